@@ -1,0 +1,42 @@
+"""duban (督办): a workflow engine for deputies' suggestions and standing-committee review opinions.
+
+    from workflow import Engine, Actor
+    eng = Engine("sqlite:///duban.db")
+    item = eng.submit("suggestion", title="增加通勤班车密度", origin="session", proposers=["王芳"])
+    eng.fire(item.id, "register")
+"""
+
+from workflow.definition import Definition, load_definition, parse_definition
+from workflow.engine import Engine
+from workflow.errors import (
+    ConflictError,
+    DefinitionError,
+    InvalidTransition,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+    WorkflowError,
+)
+from workflow.model import Actor, AuditEntry, Item, ItemDetail
+from workflow.registry import Context, Registry
+
+__all__ = [
+    "Actor",
+    "AuditEntry",
+    "ConflictError",
+    "Context",
+    "Definition",
+    "DefinitionError",
+    "Engine",
+    "InvalidTransition",
+    "Item",
+    "ItemDetail",
+    "NotFound",
+    "PermissionDenied",
+    "Registry",
+    "ValidationError",
+    "WorkflowError",
+    "load_definition",
+    "parse_definition",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,359 @@
+"""The Engine: submit items, fire triggers, read items back, all in one database.
+
+A fire is one transaction: the item row (compare-and-set on its version), the sub-rows its
+actions write, and its audit row — or nothing at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from transitions import Machine
+
+from workflow import store
+from workflow.audit import GENESIS, AuditBreak, chain_hash, verify_chain
+from workflow.definition import Definition, bundled_dir, check_parameter, compile_machine, load_definition, parse_definition
+from workflow.errors import ConflictError, DefinitionError, InvalidTransition, NotFound, PermissionDenied, ValidationError
+from workflow.fields import check_data
+from workflow.model import Actor, AuditEntry, Item, ItemDetail, plain
+from workflow.registry import Context, Registry
+
+__all__ = ["Engine", "SHANGHAI"]
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+OFFICE = Actor("office")
+_T = {name: store.TABLES[f"duban_{name}"] for name in (
+    "item", "definition", "audit", "assignment", "promise", "problem", "contact", "vote", "party")}
+_ITEM, _AUDIT = _T["item"], _T["audit"]
+_LEADS = ("lead", "split")
+_DIRECT_ROLES = ("office", "leader", "committee", "system")
+
+
+class Engine:
+    """duban's workflow engine over one database.
+
+    :param url: SQLAlchemy URL; ``sqlite:///duban.db`` (embedded) or ``postgresql+psycopg://…``.
+    :param definitions: folders or YAML files with lifecycle definitions (default: the bundled ones).
+    :param clock: returns the current aware datetime; inject a fake one in tests.
+    :param registry: guards, conditions and actions definitions may name (default: the built-ins).
+    :param parameters: per-kind overrides of definition parameters, e.g.
+        ``{"suggestion": {"rehandle_period": "2 months"}}``.
+    :param durability: SQLite ``synchronous`` level: ``normal`` (default; a committed fire survives
+        the process being killed) or ``full`` (also survives power loss).
+    :param migrate: create or upgrade the schema on open (default True).
+    """
+
+    def __init__(
+        self,
+        url: str = "sqlite:///duban.db",
+        *,
+        definitions: str | Path | Iterable[str | Path] | None = None,
+        clock: Callable[[], dt.datetime] | None = None,
+        registry: Registry | None = None,
+        parameters: Mapping[str, Mapping[str, Any]] | None = None,
+        durability: str = "normal",
+        migrate: bool = True,
+    ) -> None:
+        self.url = url
+        self.db = store.connect(url, durability=durability)
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self.registry = registry or Registry.default()
+        if migrate and store.current_revision(self.db) != store.head_revision():
+            store.migrate(self.db)
+        self._versions: dict[int, tuple[Definition, Machine, dict[str, Any]]] = {}
+        self._overrides = {k: dict(v) for k, v in (parameters or {}).items()}
+        self._current: dict[str, int] = {}
+        for defn in load_definitions(definitions, self.registry):
+            self._current[defn.kind] = self._register(defn)
+        for kind in self._overrides:
+            if kind not in self._current:
+                raise ValidationError(f"parameters.{kind}", f"no lifecycle {kind!r} is loaded")
+
+    # ---- definitions ------------------------------------------------------------------------
+
+    @property
+    def kinds(self) -> list[str]:
+        return sorted(self._current)
+
+    def definition(self, kind: str) -> Definition:
+        """The current definition of *kind* (new items start under it)."""
+        return self._version(self._current_id(kind))[0]
+
+    def _current_id(self, kind: str) -> int:
+        if kind not in self._current:
+            raise NotFound(f"no lifecycle {kind!r}; loaded: {', '.join(self.kinds) or 'none'}")
+        return self._current[kind]
+
+    def _register(self, defn: Definition) -> int:
+        """Record *defn* as a version of its kind (once per digest) and return its row id."""
+        table = _T["definition"]
+        query = sa.select(table.c.id).where(table.c.kind == defn.kind, table.c.digest == defn.digest)
+        for _ in range(3):  # another process may register the same version at the same moment
+            with self.db.begin() as conn:
+                found = conn.execute(query).scalar()
+                if found is not None:
+                    break
+                number = conn.execute(sa.select(sa.func.coalesce(sa.func.max(table.c.number), 0))
+                                      .where(table.c.kind == defn.kind)).scalar_one() + 1
+                try:
+                    found = conn.execute(sa.insert(table).values(
+                        kind=defn.kind, number=number, digest=defn.digest, path=defn.path, source=defn.source,
+                        created_at=self.clock()).returning(table.c.id)).scalar_one()
+                    break
+                except IntegrityError:
+                    conn.rollback()
+        else:
+            raise ConflictError(f"could not register definition {defn.kind!r}: concurrent registrations")
+        self._versions[found] = self._compiled(defn, found)
+        return int(found)
+
+    def _compiled(self, defn: Definition, def_id: int) -> tuple[Definition, Machine, dict[str, Any]]:
+        params = defn.defaults()
+        for name, value in self._overrides.get(defn.kind, {}).items():
+            spec = defn.parameters.get(name)
+            field = f"parameters.{defn.kind}.{name}"
+            if spec is None:
+                raise ValidationError(field, f"{defn.kind} has no parameter {name!r}; it has: {', '.join(params)}")
+            if problem := check_parameter(spec.type, value):
+                raise ValidationError(field, problem)
+            params[name] = value
+        return defn, compile_machine(defn, self.registry), params
+
+    def _version(self, def_id: int) -> tuple[Definition, Machine, dict[str, Any]]:
+        if def_id not in self._versions:
+            with self.db.connect() as conn:
+                row = conn.execute(sa.select(_T["definition"]).where(_T["definition"].c.id == def_id)).one()
+            defn = parse_definition(row.source, f"{row.path} (version {row.number})", self.registry)
+            self._versions[def_id] = self._compiled(defn, def_id)
+        return self._versions[def_id]
+
+    # ---- parties ----------------------------------------------------------------------------
+
+    def add_party(self, role: str, name: str, **details: Any) -> dict[str, Any]:
+        """Add or update a unit (with its chain of responsibility) or a deputy; returns its row."""
+        if role not in ("unit", "deputy"):
+            raise ValidationError("role", f"a party is a unit or a deputy, not {role!r}")
+        if not name or not name.strip():
+            raise ValidationError("name", "a party needs a name")
+        table = _T["party"]
+        columns = {"principal_leader", "department_head", "handler", "case_leader", "contacts"}
+        for key in details:
+            if key not in columns:
+                raise ValidationError(key, f"not a party field; fields: {', '.join(sorted(columns))}")
+        with self.db.begin() as conn:
+            key = (table.c.role == role, table.c.name == name.strip())
+            if conn.execute(sa.select(table.c.id).where(*key)).first():
+                if details:
+                    conn.execute(sa.update(table).where(*key).values(**details))
+            else:
+                conn.execute(sa.insert(table).values(role=role, name=name.strip(), contacts={}, **details))
+            return dict(conn.execute(sa.select(table).where(*key)).one()._mapping)
+
+    def parties(self, role: str | None = None) -> list[dict[str, Any]]:
+        table = _T["party"]
+        query = sa.select(table).order_by(table.c.role, table.c.name)
+        with self.db.connect() as conn:
+            rows = conn.execute(query.where(table.c.role == role) if role else query)
+            return [dict(r._mapping) for r in rows]
+
+    # ---- submit and fire --------------------------------------------------------------------
+
+    def _instant(self, at: dt.datetime | None) -> dt.datetime:
+        at = self.clock() if at is None else at
+        if not isinstance(at, dt.datetime) or at.tzinfo is None:
+            raise ValidationError("at", f"must be a timezone-aware date and time, not {at!r}")
+        return at.astimezone(dt.UTC)
+
+    def submit(self, kind: str, *, actor: Actor = OFFICE, at: dt.datetime | None = None,
+               data: Mapping[str, Any] | None = None, **fields: Any) -> Item:
+        """Create an item of *kind* from its submission fields; returns it in its initial state."""
+        at = self._instant(at)
+        def_id = self._current_id(kind)
+        defn, _machine, params = self._version(def_id)
+        values = check_data(defn.submit.fields, {**(data or {}), **fields})
+        with self.db.begin() as conn:
+            item = {"id": None, "kind": kind, "round": 0, "data": values, "key_supervised": False}
+            ctx = Context(defn.initial, item, values, actor, at, conn, defn, params, "submit")
+            _authorize(ctx, defn.submit.roles, "submit")
+            for name in defn.submit.guards:
+                self.registry.guards[name](ctx)
+            stored = plain(values)
+            title = stored["title"]
+            item_id = conn.execute(sa.insert(_ITEM).values(
+                kind=kind, definition_id=def_id, state=defn.initial, title=title, year=at.astimezone(SHANGHAI).year,
+                round=0, key_supervised=False, data=stored, version=1, audit_seq=1, audit_head=GENESIS,
+                created_at=at, updated_at=at).returning(_ITEM.c.id)).scalar_one()
+            head = self._append_audit(conn, item_id, 1, GENESIS, at, actor, "submit", None, defn.initial, stored)
+            conn.execute(sa.update(_ITEM).where(_ITEM.c.id == item_id).values(audit_head=head))
+            row = conn.execute(sa.select(_ITEM).where(_ITEM.c.id == item_id)).one()
+        return _item(row._mapping, defn)
+
+    def fire(self, item_id: int, trigger: str, *, actor: Actor = OFFICE, at: dt.datetime | None = None,
+             expected_version: int | None = None, data: Mapping[str, Any] | None = None, **fields: Any) -> Item:
+        """Fire *trigger* on an item; returns the item as it stands after the fire.
+
+        Raises InvalidTransition, PermissionDenied, ValidationError, NotFound, or ConflictError
+        when *expected_version* is given and the item has moved on (or another process won a race).
+        On any error nothing is written.
+        """
+        at = self._instant(at)
+        with self.db.begin() as conn:
+            row = conn.execute(sa.select(_ITEM).where(_ITEM.c.id == item_id)).first()
+            if row is None:
+                raise NotFound(f"no item {item_id}")
+            item = dict(row._mapping)
+            if expected_version is not None and item["version"] != expected_version:
+                raise ConflictError(f"item {item_id} is at version {item['version']}, not {expected_version}: "
+                                    "it changed since you read it; reload it and try again")
+            defn, machine, params = self._version(item["definition_id"])
+            spec = defn.transition(item["state"], trigger)
+            if spec is None:
+                raise InvalidTransition(trigger, item["state"], defn.allowed_triggers(item["state"]), item_id)
+            if at < item["updated_at"]:
+                raise ValidationError("at", f"{at.isoformat()} is before the item's last change "
+                                      f"({item['updated_at'].isoformat()}); history is written in order")
+            ctx = Context(item["state"], item, {}, actor, at, conn, defn, params, trigger)
+            _authorize(ctx, spec.roles, trigger)
+            ctx.data = check_data(spec.fields, {**(data or {}), **fields})
+            machine.events[trigger].trigger(ctx)
+            kept = {f.name: ctx.data[f.name] for f in spec.fields if f.keep and f.name in ctx.data}
+            stored = plain(ctx.data)
+            new = {
+                "state": ctx.state, "version": item["version"] + 1, "updated_at": at,
+                "audit_seq": item["audit_seq"] + 1, **ctx.updates,
+                "audit_head": self._append_audit(conn, item_id, item["audit_seq"] + 1, item["audit_head"], at, actor,
+                                                 trigger, item["state"], ctx.state, stored),
+            }
+            if kept:
+                new["data"] = {**item["data"], **plain(kept)}
+            done = conn.execute(sa.update(_ITEM).where(_ITEM.c.id == item_id, _ITEM.c.version == item["version"])
+                                .values(**new))
+            if done.rowcount != 1:
+                raise ConflictError(f"item {item_id} was changed by another process during this fire; reload and retry")
+        return _item({**item, **new}, defn)
+
+    def _append_audit(self, conn: sa.Connection, item_id: int, seq: int, prev: str, at: dt.datetime, actor: Actor,
+                      trigger: str, source: str | None, dest: str, data: dict[str, Any]) -> str:
+        digest = chain_hash(prev, item_id, seq, at, str(actor), trigger, source, dest, data)
+        conn.execute(sa.insert(_AUDIT).values(
+            item_id=item_id, seq=seq, at=at, actor_role=actor.role, actor_party=actor.party, trigger=trigger,
+            source=source, dest=dest, data=data, prev_hash=prev, hash=digest))
+        return digest
+
+    # ---- reading ----------------------------------------------------------------------------
+
+    def get(self, item_id: int) -> ItemDetail:
+        """Everything about one item: state, data, units, promises, problems, contacts, votes, history."""
+        with self.db.connect() as conn:
+            row = conn.execute(sa.select(_ITEM).where(_ITEM.c.id == item_id)).first()
+            if row is None:
+                raise NotFound(f"no item {item_id}")
+
+            def rows(name: str, order: str = "id") -> list[dict[str, Any]]:
+                t = _T[name]
+                found = conn.execute(sa.select(t).where(t.c.item_id == item_id).order_by(t.c[order]))
+                return [{k: v for k, v in r._mapping.items() if k != "item_id"} for r in found]
+
+            history = [AuditEntry(r["seq"], r["at"], f"{r['actor_role']}:{r['actor_party']}" if r["actor_party"]
+                                  else r["actor_role"], r["trigger"], r["source"], r["dest"], r["data"], r["hash"])
+                       for r in rows("audit", "seq")]
+            defn = self._version(row.definition_id)[0]
+            base = _item(row._mapping, defn)
+            return ItemDetail(**{f: getattr(base, f) for f in Item.__dataclass_fields__},
+                              assignments=rows("assignment"), promises=rows("promise"), problems=rows("problem", "number"),
+                              contacts=rows("contact"), votes=rows("vote"), history=history,
+                              allowed_triggers=defn.allowed_triggers(row.state))
+
+    def items(self, *, kind: str | None = None, state: str | None = None, unit: str | None = None,
+              year: int | None = None, key_supervised: bool | None = None, limit: int | None = None) -> list[Item]:
+        """Items matching every filter given, oldest first. *unit* matches active assignments."""
+        query = sa.select(_ITEM).order_by(_ITEM.c.id)
+        for column, value in (("kind", kind), ("state", state), ("year", year), ("key_supervised", key_supervised)):
+            if value is not None:
+                query = query.where(_ITEM.c[column] == value)
+        if unit is not None:
+            a = _T["assignment"]
+            query = query.where(sa.exists().where(a.c.item_id == _ITEM.c.id, a.c.unit == unit, a.c.active))
+        with self.db.connect() as conn:
+            found = conn.execute(query.limit(limit)).all()
+        return [_item(r._mapping, self._version(r.definition_id)[0]) for r in found]
+
+    def verify_audit(self, item_id: int | None = None) -> list[AuditBreak]:
+        """Check the audit hash chain of one item (or all); returns the first break of each broken item."""
+        heads = sa.select(_ITEM.c.id, _ITEM.c.audit_seq, _ITEM.c.audit_head).order_by(_ITEM.c.id)
+        if item_id is not None:
+            heads = heads.where(_ITEM.c.id == item_id)
+        breaks = []
+        with self.db.connect() as conn:
+            found = conn.execute(heads).all()
+            if item_id is not None and not found:
+                raise NotFound(f"no item {item_id}")
+            for head in found:
+                rows = conn.execute(sa.select(_AUDIT).where(_AUDIT.c.item_id == head.id).order_by(_AUDIT.c.seq))
+                problem = verify_chain(head.id, head.audit_seq, head.audit_head, (r._mapping for r in rows))
+                if problem:
+                    breaks.append(problem)
+        return breaks
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def load_definitions(where: str | Path | Iterable[str | Path] | None, registry: Registry) -> list[Definition]:
+    """Every definition in the given folders and files (``*.yaml`` directly inside a folder)."""
+    entries = [bundled_dir("definitions")] if where is None else [where] if isinstance(where, (str, Path)) else list(where)
+    paths: list[Path] = []
+    for entry in map(Path, entries):
+        if entry.is_dir():
+            paths += sorted(entry.glob("*.yaml")) + sorted(entry.glob("*.yml"))
+        elif entry.is_file():
+            paths.append(entry)
+        else:
+            raise DefinitionError("no such file or folder", str(entry), 0, 0)
+    seen: dict[str, Definition] = {}
+    for path in paths:
+        defn = load_definition(path, registry)
+        if defn.kind in seen:
+            raise DefinitionError(f"kind {defn.kind!r} is already defined in {seen[defn.kind].path}", str(path), 1, 1)
+        seen[defn.kind] = defn
+    return list(seen.values())
+
+
+def _authorize(ctx: Context, allowed: tuple[str, ...], trigger: str) -> None:
+    actor = ctx.actor
+    if actor.role in _DIRECT_ROLES:
+        have = {actor.role}
+    elif actor.role == "unit":
+        own = [a for a in ctx.assignments if a["unit"] == actor.party]
+        have = {"assigned_unit"} if own else set()
+        have |= {"lead_unit" if a["role"] in _LEADS else "co_unit" for a in own}
+    else:
+        data = ctx.item["data"] if ctx.item["id"] is not None else ctx.data
+        proposers = data.get("proposers", [])
+        lead = data.get("lead_deputy") or (proposers[0] if len(proposers) == 1 else None)
+        have = ({"proposer"} if actor.party in proposers else set()) | ({"lead_deputy"} if actor.party == lead else set())
+    if not have & set(allowed):
+        what = f"item {ctx.item['id']}" if ctx.item["id"] is not None else f"a {ctx.definition.kind}"
+        held = f" (here {actor} is {', '.join(sorted(have))})" if have else (
+            f" ({actor.party} is not assigned this item)" if actor.role == "unit" else
+            f" ({actor.party} is not a proposer of this item)" if actor.role == "deputy" else "")
+        raise PermissionDenied(f"{actor} may not {trigger} {what}: allowed for {', '.join(allowed)}{held}")
+
+
+def _item(row: Mapping[str, Any], defn: Definition) -> Item:
+    return Item(id=row["id"], kind=row["kind"], state=row["state"], state_label=defn.state_label(row["state"]),
+                title=row["title"], year=row["year"], round=row["round"], key_supervised=row["key_supervised"],
+                version=row["version"], definition_version=row["definition_id"], data=row["data"],
+                created_at=row["created_at"], updated_at=row["updated_at"])

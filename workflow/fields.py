@@ -1,0 +1,176 @@
+"""Typed data fields of submissions and triggers, and how input values are checked against them.
+
+Values may arrive typed (from Python) or as strings (from the CLI's ``--set KEY=VALUE``): lists
+as ``a,b,c`` or JSON, records as JSON. Every rejection is a ValidationError naming the field
+(``promises[0].by`` for nested values).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from workflow.calendar import PeriodError, parse_period
+from workflow.errors import ValidationError
+
+__all__ = ["FIELD_TYPES", "FieldSpec", "check_data"]
+
+FIELD_TYPES = (
+    "string", "text", "integer", "number", "boolean", "date", "period", "choice", "list", "records",
+)
+_TRUE = {"true", "yes", "1", "y", "是"}
+_FALSE = {"false", "no", "0", "n", "否"}
+#: Default bounds keep hostile input from filling the database; a definition may set its own.
+DEFAULT_MAX_LENGTH = {"string": 500, "text": 50_000}
+DEFAULT_MAX_ITEMS = 500
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    name: str
+    type: str
+    required: bool = False
+    label: str = ""
+    choices: tuple[str, ...] = ()
+    min: float | None = None
+    max: float | None = None
+    max_length: int | None = None
+    min_items: int = 0
+    max_items: int = DEFAULT_MAX_ITEMS
+    fields: tuple[FieldSpec, ...] = ()
+    keep: bool = False  # copy the value into the item's data when the trigger fires
+
+    def check(self, value: Any, path: str) -> Any:
+        """Return the value in its canonical Python type, or raise ValidationError at *path*."""
+        if value is None or (isinstance(value, str) and not value.strip() and self.type != "text"):
+            if self.required:
+                raise ValidationError(path, f"is required ({self.type}{_label(self)})")
+            return None
+        return getattr(self, f"_check_{self.type}")(value, path)
+
+    def _check_string(self, value: Any, path: str) -> str:
+        if not isinstance(value, str):
+            raise ValidationError(path, f"must be text, not {type(value).__name__}")
+        value = value.strip() if self.type == "string" else value
+        limit = self.max_length or DEFAULT_MAX_LENGTH[self.type]
+        if len(value) > limit:
+            raise ValidationError(path, f"is {len(value)} characters long; at most {limit} are allowed")
+        if self.required and not value.strip():
+            raise ValidationError(path, "must not be empty")
+        return value
+
+    _check_text = _check_string
+
+    def _check_integer(self, value: Any, path: str) -> int:
+        if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationError(path, f"must be a whole number, not {value!r}")
+        return int(self._bounded(value, path))
+
+    def _check_number(self, value: Any, path: str) -> float:
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                raise ValidationError(path, f"must be a number, not {value!r}") from None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ValidationError(path, f"must be a finite number, not {value!r}")
+        return float(self._bounded(value, path))
+
+    def _bounded(self, value: float, path: str) -> float:
+        if self.min is not None and value < self.min:
+            raise ValidationError(path, f"must be at least {self.min:g}, not {value:g}")
+        if self.max is not None and value > self.max:
+            raise ValidationError(path, f"must be at most {self.max:g}, not {value:g}")
+        return value
+
+    def _check_boolean(self, value: Any, path: str) -> bool:
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        if not isinstance(value, bool):
+            raise ValidationError(path, f"must be true or false, not {value!r}")
+        return value
+
+    def _check_date(self, value: Any, path: str) -> dt.date:
+        if isinstance(value, dt.datetime):
+            raise ValidationError(path, "must be a date (YYYY-MM-DD), not a date and time")
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(str(value).strip())
+        except ValueError:
+            raise ValidationError(path, f"must be a date written YYYY-MM-DD, not {value!r}") from None
+
+    def _check_period(self, value: Any, path: str) -> str:
+        try:
+            return str(parse_period(value))
+        except PeriodError as exc:
+            raise ValidationError(path, str(exc)) from None
+
+    def _check_choice(self, value: Any, path: str) -> str:
+        if value not in self.choices:
+            raise ValidationError(path, f"must be one of {', '.join(self.choices)}; got {value!r}")
+        return str(value)
+
+    def _check_list(self, value: Any, path: str) -> list[str]:
+        if isinstance(value, str):
+            value = _json(value, path) if value.lstrip().startswith("[") else value.split(",")
+        if not isinstance(value, (list, tuple)):
+            raise ValidationError(path, f"must be a list of names, not {type(value).__name__}")
+        entry = FieldSpec(self.name, "string", required=True, max_length=self.max_length)
+        out = [entry._check_string(v, f"{path}[{i}]") for i, v in enumerate(value)]
+        self._count(out, path)
+        for i, v in enumerate(out):
+            if v in out[:i]:
+                raise ValidationError(f"{path}[{i}]", f"{v!r} is listed twice")
+        return out
+
+    def _check_records(self, value: Any, path: str) -> list[dict[str, Any]]:
+        if isinstance(value, str):
+            value = _json(value, path)
+        if isinstance(value, Mapping):
+            value = [value]
+        if not isinstance(value, (list, tuple)):
+            raise ValidationError(path, "must be a list of records, e.g. [{\"what\": ..., \"by\": \"2026-12-31\"}]")
+        self._count(value, path)
+        return [check_data(self.fields, v, f"{path}[{i}]") for i, v in enumerate(value)]
+
+    def _count(self, values: Any, path: str) -> None:
+        if len(values) < self.min_items:
+            raise ValidationError(path, f"needs at least {self.min_items} entr{'y' if self.min_items == 1 else 'ies'}")
+        if len(values) > self.max_items:
+            raise ValidationError(path, f"has {len(values)} entries; at most {self.max_items} are allowed")
+
+
+def check_data(specs: tuple[FieldSpec, ...], data: Any, where: str = "") -> dict[str, Any]:
+    """Check a mapping of values against *specs*; unknown keys and missing required fields fail."""
+    prefix = f"{where}." if where else ""
+    if not isinstance(data, Mapping):
+        raise ValidationError(where or "data", f"must be a mapping of field names to values, not {type(data).__name__}")
+    known = {s.name: s for s in specs}
+    for key in data:
+        if key not in known:
+            names = ", ".join(known) or "none"
+            raise ValidationError(f"{prefix}{key}", f"is not a field here; the fields are: {names}")
+    out: dict[str, Any] = {}
+    for spec in specs:
+        value = spec.check(data.get(spec.name), f"{prefix}{spec.name}")
+        if value is not None:
+            out[spec.name] = value
+    return out
+
+
+def _json(text: str, path: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(path, f"is not valid JSON ({exc.msg} at character {exc.pos})") from None
+
+
+def _label(spec: FieldSpec) -> str:
+    return f", {spec.label}" if spec.label else ""

@@ -1,0 +1,109 @@
+"""The engine's registry: the only place a guard, condition or action named in YAML is found.
+
+Names in a definition are looked up here when the definition is loaded, never imported, so a
+definition file cannot make duban run arbitrary code (``guards: [os.system]`` is an error).
+
+* a **guard** ``(ctx) -> None`` raises :class:`~workflow.errors.ValidationError` (or another
+  :class:`~workflow.errors.WorkflowError`) when the fire must not happen;
+* a **condition** ``(ctx) -> bool`` picks a transition's branch;
+* an **action** ``(ctx) -> None`` writes the fire's side effects (sub-rows) in its transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import sqlalchemy as sa
+
+from workflow.model import Actor
+
+if TYPE_CHECKING:
+    from workflow.definition import Definition
+
+__all__ = ["Action", "Condition", "Context", "Guard", "Registry"]
+
+
+@dataclass(eq=False, slots=True)
+class Context:
+    """What a guard, condition or action sees of one fire. Thrown away if the fire fails."""
+
+    state: str  # the transitions model attribute: moves when the machine fires
+    item: dict[str, Any]  # the item row's columns (id, kind, round, data, ...)
+    data: dict[str, Any]  # the trigger's validated data
+    actor: Actor
+    at: dt.datetime
+    conn: sa.Connection
+    definition: Definition
+    params: dict[str, Any]
+    trigger: str = ""
+    updates: dict[str, Any] = field(default_factory=dict)  # item columns the actions change
+    _assignments: list[dict[str, Any]] | None = None
+
+    @property
+    def assignments(self) -> list[dict[str, Any]]:
+        """The item's active assignments (loaded once per fire, kept in step by actions)."""
+        if self._assignments is None:
+            from workflow.store import AssignmentRow
+
+            table = AssignmentRow.__table__  # type: ignore[attr-defined]
+            rows = self.conn.execute(
+                sa.select(table).where(table.c.item_id == self.item["id"], table.c.active)
+                .order_by(table.c.id)
+            )
+            self._assignments = [dict(r._mapping) for r in rows]
+        return self._assignments
+
+    def own_assignment(self) -> dict[str, Any] | None:
+        """The acting unit's active assignment on this item, if any."""
+        return next((a for a in self.assignments if a["unit"] == self.actor.party), None)
+
+    @property
+    def round(self) -> int:
+        return int(self.updates.get("round", self.item["round"]))
+
+
+Guard = Callable[[Context], None]
+Condition = Callable[[Context], bool]
+Action = Callable[[Context], None]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Registry:
+    """Named guards, conditions and actions. ``Registry.default()`` holds duban's built-ins."""
+
+    def __init__(self) -> None:
+        self.guards: dict[str, Guard] = {}
+        self.conditions: dict[str, Condition] = {}
+        self.actions: dict[str, Action] = {}
+
+    def guard(self, name: str) -> Callable[[F], F]:
+        return self._adder(self.guards, name)
+
+    def condition(self, name: str) -> Callable[[F], F]:
+        return self._adder(self.conditions, name)
+
+    def action(self, name: str) -> Callable[[F], F]:
+        return self._adder(self.actions, name)
+
+    @staticmethod
+    def _adder(table: dict[str, Any], name: str) -> Callable[[F], F]:
+        def add(fn: F) -> F:
+            table[name] = fn
+            return fn
+
+        return add
+
+    def copy(self) -> Registry:
+        """A registry an integrator may extend without changing the default one."""
+        new = Registry()
+        new.guards, new.conditions, new.actions = dict(self.guards), dict(self.conditions), dict(self.actions)
+        return new
+
+    @classmethod
+    def default(cls) -> Registry:
+        from workflow.rules import REGISTRY
+
+        return REGISTRY.copy()

@@ -1,0 +1,291 @@
+"""The database: SQLModel tables, connections tuned per backend, and schema migrations.
+
+Every table is prefixed ``duban_`` because duban is embedded in other systems' databases.
+The hot path (``Engine.fire``) uses SQLAlchemy Core on these tables; SQLModel gives the typed
+rows that integrators and reports read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine as SAEngine
+from sqlalchemy.pool import StaticPool
+from sqlmodel import JSON, Column, Field, SQLModel
+
+__all__ = [
+    "SQLModel",
+    "AssignmentRow",
+    "AuditRow",
+    "ContactRow",
+    "DefinitionRow",
+    "ItemRow",
+    "PartyRow",
+    "ProblemRow",
+    "PromiseRow",
+    "VoteRow",
+    "connect",
+    "migrate",
+]
+
+DURABILITY = {"normal": "NORMAL", "full": "FULL"}
+
+
+class UTCDateTime(sa.TypeDecorator[dt.datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on every backend.
+
+    SQLite hands datetimes back naive, so values are stored as UTC and UTC is re-attached on load.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: sa.Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: duban stores only timezone-aware instants")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: sa.Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _instant(**kw: Any) -> Any:
+    return Field(sa_column=Column(UTCDateTime(), **kw))
+
+
+def _json(**kw: Any) -> Any:
+    return Field(default_factory=dict, sa_column=Column(JSON, nullable=False, **kw))
+
+
+class DefinitionRow(SQLModel, table=True):
+    """One version of a lifecycle definition, with its YAML source, so old versions stay loadable."""
+
+    __tablename__ = "duban_definition"
+    __table_args__ = (sa.UniqueConstraint("kind", "digest"), sa.UniqueConstraint("kind", "number"))
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=64)
+    number: int
+    digest: str = Field(max_length=64)
+    path: str
+    source: str = Field(sa_column=Column(sa.Text, nullable=False))
+    created_at: dt.datetime = _instant(nullable=False)
+
+
+class ItemRow(SQLModel, table=True):
+    """A suggestion or review opinion. ``version`` is the optimistic lock; ``audit_*`` the chain head."""
+
+    __tablename__ = "duban_item"
+    __table_args__ = (sa.Index("ix_duban_item_kind_state", "kind", "state"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=64)
+    definition_id: int = Field(foreign_key="duban_definition.id")
+    state: str = Field(max_length=64)
+    title: str
+    year: int = Field(index=True)
+    round: int = 0
+    key_supervised: bool = False
+    data: dict[str, Any] = _json()
+    version: int = 1
+    audit_seq: int = 0
+    audit_head: str = Field(max_length=64)
+    created_at: dt.datetime = _instant(nullable=False)
+    updated_at: dt.datetime = _instant(nullable=False)
+
+
+class PartyRow(SQLModel, table=True):
+    """A handling unit (with its chain of responsibility) or a deputy."""
+
+    __tablename__ = "duban_party"
+    __table_args__ = (sa.UniqueConstraint("role", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    role: str = Field(max_length=16)  # "unit" | "deputy"
+    name: str
+    principal_leader: str | None = None  # 主要领导 (负总责)
+    department_head: str | None = None  # 部门负责人 (具体责任人)
+    handler: str | None = None  # 承办人员 (直接责任人)
+    case_leader: str | None = None  # 包案领导
+    contacts: dict[str, Any] = _json()
+
+
+class AssignmentRow(SQLModel, table=True):
+    """An item handed to a unit as lead (主办), co-handler (协办) or split part (分办)."""
+
+    __tablename__ = "duban_assignment"
+    __table_args__ = (sa.Index("ix_duban_assignment_unit", "unit", "active"),)
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="duban_item.id", index=True)
+    unit: str
+    role: str = Field(max_length=8)  # lead | co | split
+    state: str = Field(max_length=32)  # assigned | accepted | opinion_given | replied | ...
+    active: bool = True
+    opinion: str | None = None
+    reply: dict[str, Any] = _json()
+    assigned_at: dt.datetime = _instant(nullable=False)
+    updated_at: dt.datetime = _instant(nullable=False)
+
+
+class PromiseRow(SQLModel, table=True):
+    """A B/C reply's promise (承诺事项) with its date, for the promise ledger."""
+
+    __tablename__ = "duban_promise"
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="duban_item.id", index=True)
+    unit: str
+    what: str
+    by: dt.date
+    status: str = Field(default="open", max_length=16)  # open | kept | broken
+    round: int = 0
+    note: str | None = None
+    verified_at: dt.datetime | None = _instant(nullable=True)
+
+
+class ProblemRow(SQLModel, table=True):
+    """One problem on a review opinion's problem list, tracked to its own closure."""
+
+    __tablename__ = "duban_problem"
+    __table_args__ = (sa.UniqueConstraint("item_id", "number"),)
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="duban_item.id", index=True)
+    number: int
+    title: str
+    measure: str | None = None
+    owner: str | None = None
+    due: dt.date | None = None
+    status: str = Field(default="open", max_length=16)  # open | planned | in_progress | rectified | closed
+    note: str | None = None
+    updated_at: dt.datetime = _instant(nullable=False)
+
+
+class ContactRow(SQLModel, table=True):
+    """A contact between a unit and the deputy (办前沟通 / 办中见面 / 办后反馈)."""
+
+    __tablename__ = "duban_contact"
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="duban_item.id", index=True)
+    unit: str
+    stage: str = Field(max_length=16)  # before | during | after
+    method: str = Field(max_length=16)
+    contacted_on: dt.date
+    note: str | None = None
+    recorded_at: dt.datetime = _instant(nullable=False)
+
+
+class VoteRow(SQLModel, table=True):
+    """A standing committee satisfaction vote (满意度测评) on a review opinion's report."""
+
+    __tablename__ = "duban_vote"
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="duban_item.id", index=True)
+    round: int
+    satisfied: int
+    basically_satisfied: int
+    unsatisfied: int
+    result: str = Field(max_length=16)  # satisfactory | unsatisfactory
+    at: dt.datetime = _instant(nullable=False)
+
+
+class AuditRow(SQLModel, table=True):
+    """Append-only audit log, hash-chained per item: each row's hash covers the previous one."""
+
+    __tablename__ = "duban_audit"
+    __table_args__ = (sa.UniqueConstraint("item_id", "seq"),)
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="duban_item.id")
+    seq: int
+    at: dt.datetime = _instant(nullable=False)
+    actor_role: str = Field(max_length=16)
+    actor_party: str | None = None
+    trigger: str = Field(max_length=64)
+    source: str | None = None
+    dest: str
+    data: dict[str, Any] = _json()
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+TABLES = {t.name: t for t in SQLModel.metadata.sorted_tables if t.name.startswith("duban_")}
+
+
+def connect(url: str, *, durability: str = "normal") -> SAEngine:
+    """Create a SQLAlchemy engine tuned for duban.
+
+    On SQLite: WAL mode, foreign keys on, ``synchronous`` from *durability* (``normal``: a committed
+    transaction survives the process being killed, the last ones may be lost on power failure;
+    ``full``: also survives power failure, slower), and every transaction begins with
+    ``BEGIN IMMEDIATE`` so concurrent writers queue instead of losing updates.
+    """
+    if durability not in DURABILITY:
+        raise ValueError(f"durability must be one of {sorted(DURABILITY)}, not {durability!r}")
+    if not url.startswith("sqlite"):
+        return sa.create_engine(url, pool_pre_ping=True)
+    memory = url in ("sqlite://", "sqlite:///:memory:")
+    kw: dict[str, Any] = {"poolclass": StaticPool} if memory else {}
+    engine = sa.create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": 30}, **kw
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        if not memory:
+            cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA synchronous={DURABILITY[durability]}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+VERSION_TABLE = "duban_alembic_version"
+
+
+def _alembic_config(engine: SAEngine) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: SAEngine) -> str | None:
+    """The schema revision the database is at, or None for an empty database."""
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table(VERSION_TABLE):
+            return None
+        return conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
+
+
+def migrate(engine: SAEngine, revision: str = "head") -> None:
+    """Create or upgrade duban's tables with the Alembic migrations shipped in the package."""
+    from alembic import command
+
+    command.upgrade(_alembic_config(engine), revision)
