@@ -1,0 +1,321 @@
+"""The ``duban`` command line. Exit status: 0 success, 1 run-time failure, 2 bad input.
+
+Errors print one line (``error: …``) and never a traceback; set ``DUBAN_DEBUG=1`` to see one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from workflow.engine import SHANGHAI, Engine, load_definitions
+from workflow.errors import DefinitionError, ValidationError, WorkflowError
+from workflow.model import Actor, Item, plain
+from workflow.registry import Registry
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="duban (督办): deputies' suggestions and review opinions, from assignment to follow-up review.")
+definitions_app = typer.Typer(no_args_is_help=True, help="Check and draw lifecycle definitions.")
+audit_app = typer.Typer(no_args_is_help=True, help="Check the hash-chained audit log.")
+party_app = typer.Typer(no_args_is_help=True, help="Handling units and deputies.")
+app.add_typer(definitions_app, name="definitions")
+app.add_typer(audit_app, name="audit")
+app.add_typer(party_app, name="party")
+out = Console(highlight=False, soft_wrap=True, markup=False)  # item text is public input: never markup
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+SetOpt = Annotated[list[str] | None, typer.Option("--set", metavar="KEY=VALUE",
+                                                  help="A data field; lists comma-separated, records as JSON.")]
+AtOpt = Annotated[str | None, typer.Option("--at", metavar="WHEN",
+                                           help="When it happened: YYYY-MM-DD[THH:MM[:SS]][+08:00]; Asia/Shanghai if no offset.")]
+ActorOpt = Annotated[str, typer.Option("--actor", metavar="ROLE[:PARTY]", help="office, leader, committee, unit:NAME, deputy:NAME.")]
+DefsOpt = Annotated[list[Path] | None, typer.Option("--definitions", metavar="PATH", help="Definition folder or file (repeatable).")]
+
+
+@app.callback()
+def _global(
+    ctx: typer.Context,
+    db: Annotated[str | None, typer.Option("--db", metavar="URL", envvar="DUBAN_DB",
+                                           help="Database URL [default: sqlite:///duban.db].")] = None,
+    definitions: DefsOpt = None,
+) -> None:
+    ctx.obj = {"db": db or "sqlite:///duban.db", "definitions": definitions or None}
+
+
+def _engine(ctx: typer.Context) -> Engine:
+    return Engine(ctx.obj["db"], definitions=ctx.obj["definitions"])
+
+
+def parse_when(text: str | None) -> dt.datetime | None:
+    """``2026-03-20`` (midnight), ``2026-03-20T09:30`` or with an offset; naive times are Asia/Shanghai."""
+    if text is None:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValidationError("--at", f"cannot read {text!r}; write YYYY-MM-DD or YYYY-MM-DDTHH:MM[+08:00]") from None
+    return when if when.tzinfo else when.replace(tzinfo=SHANGHAI)
+
+
+def parse_sets(pairs: list[str] | None) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValidationError("--set", f"{pair!r} is not KEY=VALUE")
+        if key.strip() in values:
+            raise ValidationError(key.strip(), "is given twice; put list entries in one --set, comma-separated")
+        values[key.strip()] = value
+    return values
+
+
+def _emit(as_json: bool, value: Any, human: str) -> None:
+    if as_json:
+        print(json.dumps(plain(value), ensure_ascii=False, indent=2))
+    else:
+        out.print(human)
+
+
+def _item_line(item: Item) -> str:
+    return f"item {item.id} [{item.kind}] {item.title}: {item.state_label} — version {item.version}"
+
+
+@app.command()
+def init(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Create or upgrade the database schema and record the loaded definitions."""
+    with _engine(ctx) as eng:
+        info = {"db": eng.url, "kinds": {k: eng.definition(k).digest[:12] for k in eng.kinds}}
+        _emit(as_json, info, f"database ready: {eng.url}\n" +
+              "\n".join(f"  {k}: version {d}" for k, d in info["kinds"].items()))
+
+
+@definitions_app.command("validate")
+def definitions_validate(
+    paths: Annotated[list[Path] | None, typer.Argument(help="YAML files or folders [default: the bundled definitions].")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check definition files; every problem is printed as PATH:LINE:COL: message."""
+    registry = Registry.default()
+    errors: list[DefinitionError] = []
+    checked: list[dict[str, Any]] = []
+    for path in paths or [None]:  # type: ignore[list-item]
+        try:
+            for defn in load_definitions(path, registry):
+                checked.append({"path": defn.path, "kind": defn.kind, "version": defn.digest[:12],
+                                "states": len(defn.states), "transitions": len(defn.transitions)})
+        except DefinitionError as exc:
+            errors.extend(exc.errors)
+    if as_json:
+        print(json.dumps({"ok": not errors, "definitions": checked,
+                          "errors": [{"file": e.file, "line": e.line, "column": e.column, "message": e.message}
+                                     for e in errors]}, ensure_ascii=False, indent=2))
+    else:
+        for c in checked:
+            out.print(f"ok {c['path']}: {c['kind']} version {c['version']}, {c['states']} states, "
+                      f"{c['transitions']} transitions")
+        for e in errors:
+            print(str(e), file=sys.stderr)
+    if errors:
+        raise typer.Exit(2)
+
+
+@definitions_app.command("graph")
+def definitions_graph(
+    ctx: typer.Context,
+    kind: str,
+    fmt: Annotated[str, typer.Option("--format", help="mermaid or dot.")] = "mermaid",
+    internal: Annotated[bool, typer.Option("--internal", help="Also draw triggers that keep the state.")] = False,
+) -> None:
+    """Draw a lifecycle from its YAML as a Mermaid state diagram or Graphviz dot."""
+    from workflow.graph import to_dot, to_mermaid
+
+    if fmt not in ("mermaid", "dot"):
+        raise ValidationError("--format", f"must be mermaid or dot, not {fmt!r}")
+    found = {d.kind: d for d in load_definitions(ctx.obj["definitions"], Registry.default())}
+    if kind not in found:
+        raise ValidationError("KIND", f"no lifecycle {kind!r}; known: {', '.join(sorted(found))}")
+    print((to_mermaid if fmt == "mermaid" else to_dot)(found[kind], internal), end="")
+
+
+@party_app.command("add")
+def party_add(
+    ctx: typer.Context,
+    role: Annotated[str, typer.Argument(help="unit or deputy.")],
+    name: str,
+    principal_leader: Annotated[str | None, typer.Option(help="主要领导 (负总责).")] = None,
+    department_head: Annotated[str | None, typer.Option(help="部门负责人 (具体责任人).")] = None,
+    handler: Annotated[str | None, typer.Option(help="承办人员 (直接责任人).")] = None,
+    case_leader: Annotated[str | None, typer.Option(help="包案领导.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add (or update) a handling unit and its chain of responsibility, or a deputy."""
+    chain = {k: v for k, v in {"principal_leader": principal_leader, "department_head": department_head,
+                               "handler": handler, "case_leader": case_leader}.items() if v}
+    with _engine(ctx) as eng:
+        row = eng.add_party(role, name, **chain)
+    _emit(as_json, row, f"{row['role']} {row['name']} recorded")
+
+
+@party_app.command("list")
+def party_list(ctx: typer.Context, role: Annotated[str | None, typer.Option(help="unit or deputy.")] = None,
+               as_json: JsonOpt = False) -> None:
+    """List units and deputies."""
+    with _engine(ctx) as eng:
+        rows = eng.parties(role)
+    table = Table("role", "name", "主要领导", "部门负责人", "承办人员", "包案领导")
+    for r in rows:
+        table.add_row(r["role"], r["name"], *(r[k] or "" for k in ("principal_leader", "department_head", "handler", "case_leader")))
+    if as_json:
+        _emit(True, rows, "")
+    else:
+        out.print(table)
+
+
+@app.command()
+def submit(
+    ctx: typer.Context,
+    kind: str,
+    title: Annotated[str, typer.Option("--title", help="The item's title.")],
+    body: Annotated[str | None, typer.Option("--body")] = None,
+    proposer: Annotated[list[str] | None, typer.Option("--proposer", help="A proposing deputy (repeatable).")] = None,
+    sets: SetOpt = None,
+    at: AtOpt = None,
+    actor: ActorOpt = "office",
+    as_json: JsonOpt = False,
+) -> None:
+    """Submit a new item of KIND (suggestion, review_opinion)."""
+    data: dict[str, Any] = {"title": title, **parse_sets(sets)}
+    if body is not None:
+        data["body"] = body
+    if proposer:
+        data["proposers"] = proposer
+    with _engine(ctx) as eng:
+        item = eng.submit(kind, actor=Actor.parse(actor), at=parse_when(at), data=data)
+    _emit(as_json, item, _item_line(item))
+
+
+@app.command()
+def fire(
+    ctx: typer.Context,
+    item: int,
+    trigger: str,
+    sets: SetOpt = None,
+    at: AtOpt = None,
+    actor: ActorOpt = "office",
+    expect_version: Annotated[int | None, typer.Option(help="Fail with a conflict if the item is not at this version.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fire TRIGGER on ITEM, e.g. duban fire 3 assign --set lead_unit=市民政局."""
+    with _engine(ctx) as eng:
+        result = eng.fire(item, trigger, actor=Actor.parse(actor), at=parse_when(at),
+                          expected_version=expect_version, data=parse_sets(sets))
+    _emit(as_json, result, _item_line(result))
+
+
+@app.command()
+def show(ctx: typer.Context, item: int, as_json: JsonOpt = False) -> None:
+    """Show an item: state, data, units, promises, problems, contacts, votes and its history."""
+    with _engine(ctx) as eng:
+        detail = eng.get(item)
+    if as_json:
+        _emit(True, detail, "")
+        return
+    out.print(_item_line(detail), style="bold")
+    out.print(f"year {detail.year}, round {detail.round}, key supervised: {'yes' if detail.key_supervised else 'no'}; "
+              f"next: {', '.join(detail.allowed_triggers) or '—'}")
+    for key, value in detail.data.items():
+        out.print(f"  {key}: {value}")
+    for name in ("assignments", "promises", "problems", "contacts", "votes"):
+        rows = getattr(detail, name)
+        if rows:
+            table = Table(*rows[0].keys(), title=name)
+            for r in rows:
+                table.add_row(*(str(plain(v)) for v in r.values()))
+            out.print(table)
+    history = Table("#", "at (Asia/Shanghai)", "actor", "trigger", "from", "to", title="history")
+    for h in detail.history:
+        history.add_row(str(h.seq), h.at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"), h.actor, h.trigger,
+                        h.source or "", h.dest)
+    out.print(history)
+
+
+@app.command("list")
+def list_items(
+    ctx: typer.Context,
+    kind: Annotated[str | None, typer.Option()] = None,
+    state: Annotated[str | None, typer.Option()] = None,
+    unit: Annotated[str | None, typer.Option(help="Items assigned to this unit.")] = None,
+    year: Annotated[int | None, typer.Option()] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List items by kind, state, unit and year."""
+    with _engine(ctx) as eng:
+        items = eng.items(kind=kind, state=state, unit=unit, year=year)
+    table = Table("id", "kind", "title", "state", "year", "round")
+    for i in items:
+        table.add_row(str(i.id), i.kind, i.title, i.state_label, str(i.year), str(i.round))
+    if as_json:
+        _emit(True, items, "")
+    else:
+        out.print(table)
+
+
+@audit_app.command("verify")
+def audit_verify(ctx: typer.Context, item: Annotated[int | None, typer.Argument()] = None, as_json: JsonOpt = False) -> None:
+    """Check the audit chain of one item or of all; exit 1 and name the first broken link if any."""
+    with _engine(ctx) as eng:
+        breaks = eng.verify_audit(item)
+    if as_json:
+        _emit(True, {"ok": not breaks, "breaks": [{"item": b.item_id, "seq": b.seq, "problem": b.problem} for b in breaks]}, "")
+    elif breaks:
+        for b in breaks:
+            print(f"broken: {b}", file=sys.stderr)
+    else:
+        out.print("audit chain intact")
+    if breaks:
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    db: Annotated[str, typer.Option("--db", help="Where to write the demo database (recreated).")] = "sqlite:///duban-demo.db",
+    as_json: JsonOpt = False,
+) -> None:
+    """Walk realistic items through every path of both lifecycles over a simulated year."""
+    from workflow.demo import run_demo
+
+    summary = run_demo(db, echo=None if as_json else out.print)
+    if as_json:
+        _emit(True, summary, "")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``duban`` console script; returns the exit status."""
+    try:
+        app(args=argv, prog_name="duban")  # typer reports usage errors itself, with status 2
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except WorkflowError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 1
+    except Exception as exc:  # the last line of defence: a message, not a traceback
+        if os.environ.get("DUBAN_DEBUG"):
+            raise
+        print(f"error: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
