@@ -49,6 +49,7 @@ _KEYS = {
 }
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _MAX_NODES = 50_000
+_PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")}
 Path_ = tuple[str | int, ...]
 
 
@@ -198,6 +199,9 @@ class _Located:
             raise DefinitionError(f"the document has more than {_MAX_NODES} values (aliases included)",
                                   self.file, node.start_mark.line + 1, node.start_mark.column + 1)
         self.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if node.tag not in _PLAIN_TAGS:
+            raise DefinitionError(f"YAML tag {node.tag!r} is not allowed; definitions hold plain data only",
+                                  self.file, *self.values[path])
         if isinstance(node, yaml.MappingNode):
             out: dict[str, Any] = {}
             for key_node, value_node in node.value:

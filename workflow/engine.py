@@ -125,10 +125,15 @@ class Engine:
             params[name] = value
         return defn, compile_machine(defn, self.registry), params
 
-    def _version(self, def_id: int) -> tuple[Definition, Machine, dict[str, Any]]:
+    def _version(self, def_id: int, conn: sa.Connection | None = None) -> tuple[Definition, Machine, dict[str, Any]]:
+        """The definition version *def_id*, compiled; old versions are read back from the database."""
         if def_id not in self._versions:
-            with self.db.connect() as conn:
-                row = conn.execute(sa.select(_T["definition"]).where(_T["definition"].c.id == def_id)).one()
+            query = sa.select(_T["definition"]).where(_T["definition"].c.id == def_id)
+            if conn is None:
+                with store.reading(self.db) as own:
+                    row = own.execute(query).one()
+            else:
+                row = conn.execute(query).one()
             defn = parse_definition(row.source, f"{row.path} (version {row.number})", self.registry)
             self._versions[def_id] = self._compiled(defn, def_id)
         return self._versions[def_id]
@@ -158,7 +163,7 @@ class Engine:
     def parties(self, role: str | None = None) -> list[dict[str, Any]]:
         table = _T["party"]
         query = sa.select(table).order_by(table.c.role, table.c.name)
-        with self.db.connect() as conn:
+        with store.reading(self.db) as conn:
             rows = conn.execute(query.where(table.c.role == role) if role else query)
             return [dict(r._mapping) for r in rows]
 
@@ -211,7 +216,7 @@ class Engine:
             if expected_version is not None and item["version"] != expected_version:
                 raise ConflictError(f"item {item_id} is at version {item['version']}, not {expected_version}: "
                                     "it changed since you read it; reload it and try again")
-            defn, machine, params = self._version(item["definition_id"])
+            defn, machine, params = self._version(item["definition_id"], conn)
             spec = defn.transition(item["state"], trigger)
             if spec is None:
                 raise InvalidTransition(trigger, item["state"], defn.allowed_triggers(item["state"]), item_id)
@@ -250,7 +255,7 @@ class Engine:
 
     def get(self, item_id: int) -> ItemDetail:
         """Everything about one item: state, data, units, promises, problems, contacts, votes, history."""
-        with self.db.connect() as conn:
+        with store.reading(self.db) as conn:
             row = conn.execute(sa.select(_ITEM).where(_ITEM.c.id == item_id)).first()
             if row is None:
                 raise NotFound(f"no item {item_id}")
@@ -263,7 +268,7 @@ class Engine:
             history = [AuditEntry(r["seq"], r["at"], f"{r['actor_role']}:{r['actor_party']}" if r["actor_party"]
                                   else r["actor_role"], r["trigger"], r["source"], r["dest"], r["data"], r["hash"])
                        for r in rows("audit", "seq")]
-            defn = self._version(row.definition_id)[0]
+            defn = self._version(row.definition_id, conn)[0]
             base = _item(row._mapping, defn)
             return ItemDetail(**{f: getattr(base, f) for f in Item.__dataclass_fields__},
                               assignments=rows("assignment"), promises=rows("promise"), problems=rows("problem", "number"),
@@ -280,9 +285,9 @@ class Engine:
         if unit is not None:
             a = _T["assignment"]
             query = query.where(sa.exists().where(a.c.item_id == _ITEM.c.id, a.c.unit == unit, a.c.active))
-        with self.db.connect() as conn:
+        with store.reading(self.db) as conn:
             found = conn.execute(query.limit(limit)).all()
-        return [_item(r._mapping, self._version(r.definition_id)[0]) for r in found]
+            return [_item(r._mapping, self._version(r.definition_id, conn)[0]) for r in found]
 
     def verify_audit(self, item_id: int | None = None) -> list[AuditBreak]:
         """Check the audit hash chain of one item (or all); returns the first break of each broken item."""
@@ -290,7 +295,7 @@ class Engine:
         if item_id is not None:
             heads = heads.where(_ITEM.c.id == item_id)
         breaks = []
-        with self.db.connect() as conn:
+        with store.reading(self.db) as conn:
             found = conn.execute(heads).all()
             if item_id is not None and not found:
                 raise NotFound(f"no item {item_id}")

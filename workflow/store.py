@@ -8,6 +8,8 @@ rows that integrators and reports read.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,7 @@ __all__ = [
     "VoteRow",
     "connect",
     "migrate",
+    "reading",
 ]
 
 DURABILITY = {"normal": "NORMAL", "full": "FULL"}
@@ -246,9 +249,18 @@ def connect(url: str, *, durability: str = "normal") -> SAEngine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the lock up front so that concurrent writers queue instead of failing
+        # half-way; readers (see `reading`) use a deferred transaction and never block writers.
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("duban_read") else "BEGIN IMMEDIATE")
 
     return engine
+
+
+@contextmanager
+def reading(engine: SAEngine) -> Iterator[sa.Connection]:
+    """A connection for reads only: on SQLite its transaction does not take the write lock."""
+    with engine.connect() as conn:
+        yield conn.execution_options(duban_read=True)
 
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -278,7 +290,7 @@ def head_revision() -> str:
 
 def current_revision(engine: SAEngine) -> str | None:
     """The schema revision the database is at, or None for an empty database."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         if not sa.inspect(conn).has_table(VERSION_TABLE):
             return None
         return conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()

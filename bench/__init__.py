@@ -1,0 +1,1 @@
+"""duban's benchmarks: ``python -m bench`` (full) or ``python -m bench --quick``. See bench/README.md."""

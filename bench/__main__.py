@@ -1,0 +1,246 @@
+"""``python -m bench``: duban against a naive transitions + SQLModel peer, whole lifecycles on SQLite.
+
+    python -m bench                 # full: duban 10,000 and naive 2,000 lifecycles, 3 runs each
+    python -m bench --quick         # duban 300 and naive 100 lifecycles, 1 run each
+    python -m bench --repeat 5 --n 20000 --naive-n 4000 --out /tmp/results
+
+Each run is a fresh process (so peak RSS is that run's) with a fresh SQLite file in a temporary
+folder. Runs alternate between contestants. Writes ``<out>/<YYYY-MM-DD>-<hostname>.json`` and a
+Markdown table beside it (``-quick`` is added to the names of quick runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import multiprocessing
+import os
+import platform
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from bench.lifecycle import CONTESTANTS, OPERATIONS, PERCENTILES, run
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_N = {"full": {"duban": 10_000, "naive": 2_000}, "quick": {"duban": 300, "naive": 100}}
+DEFAULT_REPEAT = {"full": 3, "quick": 1}
+PACKAGES = ("duban", "transitions", "SQLAlchemy", "sqlmodel", "pydantic", "alembic")
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0] if __doc__ else None)
+    p.add_argument("--quick", action="store_true", help="a smoke run: duban 300, naive 100 lifecycles, 1 run")
+    p.add_argument("--repeat", type=int, help="runs per contestant (default 3, quick 1)")
+    p.add_argument("--n", type=int, help="lifecycles per duban run (default 10000, quick 300); the naive peer "
+                   "runs min(N, its default) unless --naive-n is given")
+    p.add_argument("--naive-n", type=int, help="lifecycles per naive run (default 2000, quick 100)")
+    p.add_argument("--only", choices=sorted(CONTESTANTS), action="append", help="run only this contestant")
+    p.add_argument("--durability", choices=["normal", "full"], default="normal",
+                   help="SQLite synchronous level for both contestants (default normal, duban's default)")
+    p.add_argument("--out", type=Path, default=HERE / "results", help="folder for the JSON and Markdown results")
+    args = p.parse_args(argv)
+    mode = "quick" if args.quick else "full"
+    defaults = DEFAULT_N[mode]
+    args.mode = mode
+    args.repeat = args.repeat or DEFAULT_REPEAT[mode]
+    args.sizes = {
+        "duban": args.n or defaults["duban"],
+        "naive": args.naive_n or min(args.n or defaults["naive"], defaults["naive"]),
+    }
+    if args.repeat < 1 or min(args.sizes.values()) < 1:
+        p.error("--repeat, --n and --naive-n must be at least 1")
+    args.contestants = [c for c in CONTESTANTS if not args.only or c in args.only]
+    return args
+
+
+# ---- where it ran ---------------------------------------------------------------------------
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _filesystem(path: str) -> str:
+    """The file system type the temporary databases live on (from /proc/mounts; longest mount prefix)."""
+    best, kind = "", "unknown"
+    try:
+        for line in Path("/proc/mounts").read_text().splitlines():
+            fields = line.split()
+            if len(fields) > 2 and path.startswith(fields[1]) and len(fields[1]) > len(best):
+                best, kind = fields[1], fields[2]
+    except OSError:
+        pass
+    return kind
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _git_commit() -> str | None:
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "workflow", "definitions"], cwd=HERE,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return f"{head}+dirty" if dirty else head
+
+
+def environment() -> dict[str, Any]:
+    return {
+        "machine": {
+            "hostname": socket.gethostname(),
+            "platform": platform.platform(),
+            "cpu_model": _cpu_model(),
+            "cores": os.cpu_count(),
+            "tmp_filesystem": _filesystem(tempfile.gettempdir()),
+        },
+        "software": {
+            "python": platform.python_version(),
+            "sqlite": sqlite3.sqlite_version,
+            **{p.lower(): _version(p) for p in PACKAGES},
+            "git_commit": _git_commit(),
+        },
+    }
+
+
+# ---- running and summing up -----------------------------------------------------------------
+
+def run_in_fresh_process(name: str, n: int, durability: str) -> dict[str, Any]:
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(run, name, n, durability).result()
+
+
+def spread(values: Sequence[float]) -> dict[str, float]:
+    return {"min": min(values), "median": statistics.median(values), "max": max(values)}
+
+
+def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    def figure(get: Any) -> dict[str, float]:
+        return spread([get(r) for r in runs])
+
+    return {
+        "n": runs[0]["n"],
+        "operations_per_lifecycle": len(OPERATIONS),
+        "runs": len(runs),
+        "lifecycles_per_s": figure(lambda r: r["lifecycles_per_s"]),
+        "operations_per_s": figure(lambda r: r["operations_per_s"]),
+        "latency_us": {f"p{q}": figure(lambda r, q=q: r["latency_us"][f"p{q}"]) for q in PERCENTILES},
+        "per_operation_us": {op: {f"p{q}": figure(lambda r, op=op, q=q: r["per_operation_us"][op][f"p{q}"])
+                                  for q in PERCENTILES} for op in OPERATIONS},
+        "peak_rss_mib": figure(lambda r: r["peak_rss_mib"]),
+        "setup_s": figure(lambda r: r["setup_s"]),
+        "database_mib": figure(lambda r: r["database_mib"]),
+        "raw": runs,
+    }
+
+
+def table(report: dict[str, Any]) -> str:
+    head = ("| contestant | N | lifecycles/s min / **median** / max | ops/s (median) | p50 µs | p95 µs | p99 µs "
+            "| peak RSS MiB |\n|---|---:|---:|---:|---:|---:|---:|---:|")
+    rows = []
+    for name, s in report["results"].items():
+        life, lat = s["lifecycles_per_s"], s["latency_us"]
+        rows.append(f"| {name} | {s['n']:,} | {life['min']:,.1f} / **{life['median']:,.1f}** / {life['max']:,.1f} "
+                    f"| {s['operations_per_s']['median']:,.0f} | {lat['p50']['median']:,.0f} "
+                    f"| {lat['p95']['median']:,.0f} | {lat['p99']['median']:,.0f} "
+                    f"| {s['peak_rss_mib']['median']:.0f} |")
+    return "\n".join([head, *rows])
+
+
+def markdown(report: dict[str, Any]) -> str:
+    m, sw, st = report["machine"], report["software"], report["settings"]
+    lines = [
+        f"# Lifecycle benchmark, {report['date']} on {m['hostname']}",
+        "",
+        f"`{report['command']}` — {st['mode']} mode, {st['repeat']} run(s) per contestant, SQLite durability "
+        f"`{st['durability']}`, {len(OPERATIONS)} operations (transactions) per lifecycle. "
+        "Latencies are medians over runs of each run's percentile over all operations.",
+        "",
+        table(report),
+        "",
+    ]
+    if report.get("ratio_duban_over_naive") is not None:
+        lines += [f"**duban / naive (median lifecycles/s): {report['ratio_duban_over_naive']:.2f}×**", ""]
+    lines += ["Per-operation p50 µs (median over runs):", ""]
+    names = list(report["results"])
+    lines += ["| operation | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    for op in OPERATIONS:
+        cells = [f"{report['results'][n]['per_operation_us'][op]['p50']['median']:,.0f}" for n in names]
+        lines.append(f"| {op} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        f"Machine: {m['cpu_model']}, {m['cores']} cores, {m['platform']}, temp files on {m['tmp_filesystem']}. "
+        f"Python {sw['python']}, SQLite {sw['sqlite']}, duban {sw['duban']} ({sw['git_commit']}), "
+        f"transitions {sw['transitions']}, SQLAlchemy {sw['sqlalchemy']}, sqlmodel {sw['sqlmodel']}.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = dt.datetime.now().astimezone()
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in args.contestants}
+    for k in range(args.repeat):
+        for name in args.contestants:  # alternate, so drift on the machine hits both alike
+            n = args.sizes[name]
+            print(f"run {k + 1}/{args.repeat}: {name}, {n:,} lifecycles ...", end=" ", file=sys.stderr, flush=True)
+            began = time.perf_counter()
+            result = run_in_fresh_process(name, n, args.durability)
+            print(f"{result['lifecycles_per_s']:,.1f}/s, p95 {result['latency_us']['p95']:,.0f} µs "
+                  f"({time.perf_counter() - began:.0f} s)", file=sys.stderr, flush=True)
+            runs[name].append(result)
+    results = {name: summarize(r) for name, r in runs.items()}
+    ratio = None
+    if "duban" in results and "naive" in results:
+        ratio = round(results["duban"]["lifecycles_per_s"]["median"] / results["naive"]["lifecycles_per_s"]["median"],
+                      2)
+    report = {
+        "benchmark": "lifecycle",
+        "date": started.date().isoformat(),
+        "started_at": started.isoformat(timespec="seconds"),
+        "command": " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])]),
+        **environment(),
+        "settings": {"mode": args.mode, "repeat": args.repeat, "durability": args.durability,
+                     "n": {name: args.sizes[name] for name in args.contestants},
+                     "operations_per_lifecycle": len(OPERATIONS), "operations": list(OPERATIONS)},
+        "results": results,
+        "ratio_duban_over_naive": ratio,
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = f"{report['date']}-{report['machine']['hostname']}" + ("-quick" if args.mode == "quick" else "")
+    (args.out / f"{stem}.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (args.out / f"{stem}.md").write_text(markdown(report), encoding="utf-8")
+    print()
+    print(table(report))
+    if ratio is not None:
+        print(f"\nduban / naive (median lifecycles/s): {ratio:.2f}x")
+    print(f"\nwrote {args.out / stem}.json and .md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

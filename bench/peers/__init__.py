@@ -1,0 +1,1 @@
+"""Peers: the same lifecycle implemented without duban, to compare against."""

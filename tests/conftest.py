@@ -1,0 +1,94 @@
+"""Shared fixtures. Set DUBAN_TEST_DB to a PostgreSQL URL to run the suite there; SQLite otherwise."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from workflow import Actor, Engine, Item
+from workflow.store import TABLES
+from workflow.testing import FakeClock
+
+UNITS = ["市交通运输局", "市住房和城乡建设局", "市民政局", "市自然资源和规划局", "市公安局交通警察支队",
+         "市卫生健康委员会", "市人民政府"]
+T0 = dt.datetime(2026, 3, 20, 9, 0, tzinfo=dt.UTC)
+
+
+def fresh_url(tmp_path: Path) -> str:
+    """A URL for an empty database: a new SQLite file, or a new schema-free PG database."""
+    base = os.environ.get("DUBAN_TEST_DB")
+    if not base:
+        return f"sqlite:///{tmp_path / 'duban.db'}"
+    name = f"duban_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return str(sa.engine.make_url(base).set(database=name))
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return fresh_url(tmp_path)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(T0)
+
+
+@pytest.fixture
+def engine(db_url: str, clock: FakeClock) -> Iterator[Engine]:
+    eng = Engine(db_url, clock=clock)
+    for unit in UNITS:
+        eng.add_party("unit", unit, principal_leader="主要领导", department_head="部门负责人", handler="承办人员")
+    yield eng
+    eng.close()
+
+
+def unit(name: str) -> Actor:
+    return Actor("unit", name)
+
+
+def snapshot(eng: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every duban table, to check that a failed operation changed nothing."""
+    with eng.db.connect() as conn:
+        return {name: sorted(map(tuple, conn.execute(sa.select(table)).all()), key=repr)
+                for name, table in TABLES.items()}
+
+
+def suggestion(eng: Engine, **extra: Any) -> Item:
+    data = {"title": "关于增加通勤班车密度的建议", "origin": "session", "proposers": ["王芳"]} | extra
+    return eng.submit("suggestion", **data)
+
+
+def to_handling(eng: Engine, co_units: tuple[str, ...] = ("市民政局",), lead: str = "市交通运输局") -> Item:
+    """A suggestion assigned to *lead* (and co-units), signed for by all of them: state handling."""
+    item = suggestion(eng)
+    eng.fire(item.id, "register")
+    eng.fire(item.id, "assign", lead_unit=lead, co_units=list(co_units))
+    for name in co_units:
+        eng.fire(item.id, "accept", actor=unit(name))
+    return eng.fire(item.id, "accept", actor=unit(lead))
+
+
+def to_replied(eng: Engine, category: str = "A", **reply: Any) -> Item:
+    item = to_handling(eng)
+    eng.fire(item.id, "submit_co_opinion", actor=unit("市民政局"), opinion="同意")
+    return eng.fire(item.id, "reply", actor=unit("市交通运输局"), category=category, text="答复",
+                    signer="局长", **reply)
+
+
+def review_opinion(eng: Engine, problems: int = 3) -> Item:
+    """A review opinion handed over to 市人民政府 with *problems* problems: state assigned."""
+    item = eng.submit("review_opinion", title="关于道路交通安全法执法检查报告的审议意见", basis="inspection")
+    eng.fire(item.id, "approve", actor=Actor("leader"))
+    return eng.fire(item.id, "assign", lead_unit="市人民政府",
+                    problems=[{"title": f"问题{n}"} for n in range(1, problems + 1)])
