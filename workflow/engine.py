@@ -194,8 +194,9 @@ class Engine:
                 kind=kind, definition_id=def_id, state=defn.initial, title=title, year=at.astimezone(SHANGHAI).year,
                 round=0, key_supervised=False, data=stored, version=1, audit_seq=1, audit_head=GENESIS,
                 created_at=at, updated_at=at).returning(_ITEM.c.id)).scalar_one()
-            head = self._append_audit(conn, item_id, 1, GENESIS, at, actor, "submit", None, defn.initial, stored)
-            conn.execute(sa.update(_ITEM).where(_ITEM.c.id == item_id).values(audit_head=head))
+            audit = _audit_values(item_id, 1, GENESIS, at, actor, "submit", None, defn.initial, stored)
+            conn.execute(sa.insert(_AUDIT).values(**audit))
+            conn.execute(sa.update(_ITEM).where(_ITEM.c.id == item_id).values(audit_head=audit["hash"]))
             row = conn.execute(sa.select(_ITEM).where(_ITEM.c.id == item_id)).one()
         return _item(row._mapping, defn)
 
@@ -228,28 +229,20 @@ class Engine:
             ctx.data = check_data(spec.fields, {**(data or {}), **fields})
             machine.events[trigger].trigger(ctx)
             kept = {f.name: ctx.data[f.name] for f in spec.fields if f.keep and f.name in ctx.data}
-            stored = plain(ctx.data)
-            new = {
-                "state": ctx.state, "version": item["version"] + 1, "updated_at": at,
-                "audit_seq": item["audit_seq"] + 1, **ctx.updates,
-                "audit_head": self._append_audit(conn, item_id, item["audit_seq"] + 1, item["audit_head"], at, actor,
-                                                 trigger, item["state"], ctx.state, stored),
-            }
+            seq, stored = item["audit_seq"] + 1, plain(ctx.data)
+            audit = _audit_values(item_id, seq, item["audit_head"], at, actor, trigger, item["state"], ctx.state, stored)
+            new = {"state": ctx.state, "version": item["version"] + 1, "updated_at": at, "audit_seq": seq,
+                   "audit_head": audit["hash"], **ctx.updates}
             if kept:
                 new["data"] = {**item["data"], **plain(kept)}
+            # The compare-and-set comes before the audit insert: a loser of a race stops here with a
+            # ConflictError instead of colliding on the audit row's (item, seq) key.
             done = conn.execute(sa.update(_ITEM).where(_ITEM.c.id == item_id, _ITEM.c.version == item["version"])
                                 .values(**new))
             if done.rowcount != 1:
                 raise ConflictError(f"item {item_id} was changed by another process during this fire; reload and retry")
+            conn.execute(sa.insert(_AUDIT).values(**audit))
         return _item({**item, **new}, defn)
-
-    def _append_audit(self, conn: sa.Connection, item_id: int, seq: int, prev: str, at: dt.datetime, actor: Actor,
-                      trigger: str, source: str | None, dest: str, data: dict[str, Any]) -> str:
-        digest = chain_hash(prev, item_id, seq, at, str(actor), trigger, source, dest, data)
-        conn.execute(sa.insert(_AUDIT).values(
-            item_id=item_id, seq=seq, at=at, actor_role=actor.role, actor_party=actor.party, trigger=trigger,
-            source=source, dest=dest, data=data, prev_hash=prev, hash=digest))
-        return digest
 
     # ---- reading ----------------------------------------------------------------------------
 
@@ -355,6 +348,13 @@ def _authorize(ctx: Context, allowed: tuple[str, ...], trigger: str) -> None:
             f" ({actor.party} is not assigned this item)" if actor.role == "unit" else
             f" ({actor.party} is not a proposer of this item)" if actor.role == "deputy" else "")
         raise PermissionDenied(f"{actor} may not {trigger} {what}: allowed for {', '.join(allowed)}{held}")
+
+
+def _audit_values(item_id: int, seq: int, prev: str, at: dt.datetime, actor: Actor, trigger: str,
+                  source: str | None, dest: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {"item_id": item_id, "seq": seq, "at": at, "actor_role": actor.role, "actor_party": actor.party,
+            "trigger": trigger, "source": source, "dest": dest, "data": data, "prev_hash": prev,
+            "hash": chain_hash(prev, item_id, seq, at, str(actor), trigger, source, dest, data)}
 
 
 def _item(row: Mapping[str, Any], defn: Definition) -> Item:
