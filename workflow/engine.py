@@ -206,9 +206,11 @@ class Engine:
 
         Raises InvalidTransition, PermissionDenied, ValidationError, NotFound, or ConflictError
         when *expected_version* is given and the item has moved on (or another process won a race).
-        On any error nothing is written.
+        On any error nothing is written. An explicit *at* may not precede the item's last change;
+        without one, the clock is read once the item is locked and never goes back before it.
         """
-        at = self._instant(at)
+        explicit = at is not None
+        at = self._instant(at) if explicit else None
         with self.db.begin() as conn:
             row = conn.execute(sa.select(_ITEM).where(_ITEM.c.id == item_id)).first()
             if row is None:
@@ -221,7 +223,9 @@ class Engine:
             spec = defn.transition(item["state"], trigger)
             if spec is None:
                 raise InvalidTransition(trigger, item["state"], defn.allowed_triggers(item["state"]), item_id)
-            if at < item["updated_at"]:
+            if at is None:  # read now, after the lock: another process may have just written
+                at = max(self._instant(None), item["updated_at"])
+            elif at < item["updated_at"]:
                 raise ValidationError("at", f"{at.isoformat()} is before the item's last change "
                                       f"({item['updated_at'].isoformat()}); history is written in order")
             ctx = Context(item["state"], item, {}, actor, at, conn, defn, params, trigger)
