@@ -1,0 +1,170 @@
+"""The duban command line: exit codes 0/1/2, one-line errors, JSON output, and nothing changed on failure."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import snapshot
+from workflow import Engine
+from workflow.cli import main
+from workflow.definition import bundled_dir
+
+DEFS = bundled_dir("definitions")
+
+
+class Run:
+    def __init__(self, db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+        self.db, self.capsys = db_url, capsys
+
+    def __call__(self, *args: str) -> tuple[int, str, str]:
+        code = main(["--db", self.db, *args])
+        out, err = self.capsys.readouterr()
+        assert "Traceback" not in out + err
+        return code, out, err
+
+    def json(self, *args: str) -> object:
+        code, out, err = self(*args, "--json")
+        assert code == 0, err
+        return json.loads(out)
+
+
+@pytest.fixture
+def run(db_url: str, capsys: pytest.CaptureFixture[str]) -> Run:
+    r = Run(db_url, capsys)
+    for name in ("市民政局", "市卫生健康委员会"):
+        assert r("party", "add", "unit", name, "--principal-leader", "郑红")[0] == 0
+    return r
+
+
+def test_walk_a_suggestion_from_the_shell(run: Run) -> None:
+    """submit, fire and show work end to end, with --set for data and --actor for who acts."""
+    item = run.json("submit", "suggestion", "--title", "公布社区养老服务清单", "--proposer", "陈静",
+                    "--set", "origin=between_sessions", "--at", "2026-03-01")
+    assert isinstance(item, dict) and item["state"] == "submitted"
+    item_id = str(item["id"])
+    assert run("fire", item_id, "register", "--at", "2026-03-02")[0] == 0
+    assert run("fire", item_id, "assign", "--set", "lead_unit=市民政局", "--set", "co_units=市卫生健康委员会")[0] == 0
+    run("fire", item_id, "accept", "--actor", "unit:市民政局")
+    run("fire", item_id, "submit_co_opinion", "--actor", "unit:市卫生健康委员会", "--set", "opinion=同意")
+    replied = run.json("fire", item_id, "reply", "--actor", "unit:市民政局", "--set", "category=B", "--set", "text=已列入计划",
+                       "--set", "signer=郑红", "--set", 'promises=[{"what": "公布清单", "by": "2026-12-31"}]')
+    assert isinstance(replied, dict) and replied["state"] == "replied"
+    shown = run.json("show", item_id)
+    assert isinstance(shown, dict)
+    assert [h["trigger"] for h in shown["history"]] == ["submit", "register", "assign", "accept", "submit_co_opinion", "reply"]
+    assert shown["promises"][0]["by"] == "2026-12-31"
+    code, out, _ = run("show", item_id)
+    assert code == 0 and "已答复 (replied)" in out and "history" in out
+    listed = run.json("list", "--unit", "市民政局")
+    assert isinstance(listed, list) and [i["id"] for i in listed] == [int(item_id)]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("fire", "{id}", "reply"), "cannot fire 'reply': item {id} is in state 'submitted'; triggers allowed there: "
+                                    "register, reject, withdraw"),
+        (("fire", "{id}", "register", "--actor", "leader"), "leader may not register item {id}: allowed for office"),
+        (("fire", "{id}", "reject", "--set", "reason=boring"), "reason: must be one of personal_matter"),
+        (("fire", "{id}", "register", "--set", "nonsense"), "--set: 'nonsense' is not KEY=VALUE"),
+        (("fire", "{id}", "register", "--at", "yesterday"), "--at: cannot read 'yesterday'"),
+        (("fire", "{id}", "register", "--actor", "wizard"), "actor: unknown role 'wizard'"),
+        (("fire", "999", "register"), "no item 999"),
+        (("submit", "petition", "--title", "t"), "no lifecycle 'petition'"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_and_changes_nothing(run: Run, db_url: str, args: tuple[str, ...],
+                                                             message: str) -> None:
+    """Each bad command prints one `error:` line naming the problem, exits 2, and writes nothing."""
+    item = run.json("submit", "suggestion", "--title", "t", "--proposer", "王芳", "--set", "origin=session")
+    assert isinstance(item, dict)
+    eng = Engine(db_url)
+    before = snapshot(eng)
+    code, out, err = run(*(a.format(id=item["id"]) for a in args))
+    assert code == 2 and out == ""
+    assert err.startswith("error: ") and message.format(id=item["id"]) in err and err.count("\n") == 1
+    assert snapshot(eng) == before
+    eng.close()
+
+
+def test_stale_version_is_a_runtime_failure(run: Run) -> None:
+    """A conflict (someone else changed the item) exits 1, not 2."""
+    item = run.json("submit", "suggestion", "--title", "t", "--proposer", "王芳", "--set", "origin=session")
+    assert isinstance(item, dict)
+    run("fire", str(item["id"]), "register")
+    code, _, err = run("fire", str(item["id"]), "withdraw", "--expect-version", "1")
+    assert code == 1 and "not 1" in err
+
+
+def test_usage_errors_exit_2(run: Run) -> None:
+    """Unknown options and missing arguments are usage errors with status 2."""
+    assert run("fire", "1", "--bogus")[0] == 2
+    assert run("fire")[0] == 2
+
+
+def test_definitions_validate_reports_located_errors(run: Run, tmp_path: Path) -> None:
+    """`definitions validate` exits 0 on good files and prints PATH:LINE:COL for each problem otherwise."""
+    code, out, _ = run("definitions", "validate", str(DEFS / "suggestion.yaml"), str(DEFS / "review_opinion.yaml"))
+    assert code == 0 and out.count("ok ") == 2
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((DEFS / "suggestion.yaml").read_text(encoding="utf-8").replace("dest: replied", "dest: repleid", 1),
+                   encoding="utf-8")
+    code, _, err = run("definitions", "validate", str(bad))
+    assert code == 2 and err.startswith(f"{bad}:") and "unknown state 'repleid'" in err
+    tabbed = tmp_path / "tab.yaml"
+    tabbed.write_text("kind: x\nstates:\n\tone: {}\n", encoding="utf-8")
+    code, _, err = run("definitions", "validate", str(tabbed))
+    assert code == 2 and err.startswith(f"{tabbed}:3:1: ") and "tab" in err
+    result = run.json("definitions", "validate")
+    assert isinstance(result, dict) and result["ok"] is True
+
+
+def test_definitions_graph_in_mermaid_and_dot(run: Run) -> None:
+    """`definitions graph` draws the lifecycle from the YAML, with Chinese state labels."""
+    code, out, _ = run("definitions", "graph", "suggestion")
+    assert code == 0 and out.startswith("stateDiagram-v2") and "replied --> rehandling: evaluate" in out
+    assert "submitted: 已提交 (submitted)" in out
+    code, out, _ = run("definitions", "graph", "review_opinion", "--format", "dot")
+    assert code == 0 and out.startswith("digraph review_opinion {") and 'vote_failed [label="测评不满意 (vote failed)"];' in out
+    assert run("definitions", "graph", "review_opinion", "--format", "svg")[0] == 2
+
+
+def test_audit_verify_names_the_broken_item(run: Run, db_url: str) -> None:
+    """`audit verify` exits 0 on an intact chain and 1 naming the item and row when one was edited."""
+    item = run.json("submit", "suggestion", "--title", "t", "--proposer", "王芳", "--set", "origin=session")
+    assert isinstance(item, dict)
+    run("fire", str(item["id"]), "register")
+    assert run("audit", "verify")[0] == 0
+    eng = Engine(db_url)
+    with eng.db.begin() as conn:
+        conn.exec_driver_sql("UPDATE duban_audit SET actor_role = 'leader' WHERE seq = 2")
+    eng.close()
+    code, _, err = run("audit", "verify")
+    assert code == 1 and f"item {item['id']}: audit row 2" in err
+
+
+def test_init_and_console_script(db_url: str, tmp_path: Path) -> None:
+    """The installed `duban` entry point runs (python -m workflow) and `init` reports the definitions."""
+    done = subprocess.run([sys.executable, "-m", "workflow", "--db", db_url, "init", "--json"],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert set(json.loads(done.stdout)["kinds"]) == {"suggestion", "review_opinion"}
+    bad = subprocess.run([sys.executable, "-m", "workflow", "--db", db_url, "fire", "1", "x"],
+                         capture_output=True, text=True, check=False)
+    assert bad.returncode == 2 and bad.stderr == "error: no item 1\n"
+
+
+def test_demo_walks_every_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`duban demo` plays the year and ends with an intact audit chain and a summary."""
+    code = main(["demo", "--db", f"sqlite:///{tmp_path / 'demo.db'}", "--json"])
+    out = capsys.readouterr().out
+    assert code == 0
+    summary = json.loads(out)
+    assert summary["audit_intact"] is True and summary["rehandled"] == 1
+    assert summary["by_state"]["suggestion 不予立案 (rejected)"] == 1
+    assert summary["by_state"]["review_opinion 已办结 (closed)"] == 2
