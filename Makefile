@@ -17,6 +17,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check workflow tests bench
+	$(BIN)/ruff format --check workflow tests
 	$(BIN)/mypy
 
 test: lint

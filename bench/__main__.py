@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import multiprocessing
 import os
@@ -33,6 +34,7 @@ from typing import Any
 from bench.lifecycle import CONTESTANTS, OPERATIONS, PERCENTILES, run
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 DEFAULT_N = {"full": {"duban": 10_000, "naive": 2_000}, "quick": {"duban": 300, "naive": 100}}
 DEFAULT_REPEAT = {"full": 3, "quick": 1}
 PACKAGES = ("duban", "transitions", "SQLAlchemy", "sqlmodel", "pydantic", "alembic")
@@ -97,14 +99,25 @@ def _version(package: str) -> str | None:
 
 
 def _git_commit() -> str | None:
+    """HEAD, with ``+dirty`` when duban's code or definitions differ from it."""
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True,
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                               check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "workflow", "definitions"], cwd=HERE,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "workflow", "definitions"], cwd=ROOT,
                                capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
     return f"{head}+dirty" if dirty else head
+
+
+def source_digest() -> str:
+    """SHA-256 over duban's source and definitions, to notice code that changed while the benchmark ran."""
+    digest = hashlib.sha256()
+    for folder in ("workflow", "definitions"):
+        for path in sorted((ROOT / folder).rglob("*")):
+            if path.is_file() and path.suffix in (".py", ".yaml", ".yml"):
+                digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def environment() -> dict[str, Any]:
@@ -115,6 +128,7 @@ def environment() -> dict[str, Any]:
             "cpu_model": _cpu_model(),
             "cores": os.cpu_count(),
             "tmp_filesystem": _filesystem(tempfile.gettempdir()),
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         },
         "software": {
             "python": platform.python_version(),
@@ -182,6 +196,9 @@ def markdown(report: dict[str, Any]) -> str:
         table(report),
         "",
     ]
+    if report["source_changed_during_run"]:
+        lines += ["**Warning: duban's source changed while this benchmark ran; runs may have measured different "
+                  "code.**", ""]
     if report.get("ratio_duban_over_naive") is not None:
         lines += [f"**duban / naive (median lifecycles/s): {report['ratio_duban_over_naive']:.2f}×**", ""]
     lines += ["Per-operation p50 µs (median over runs):", ""]
@@ -203,6 +220,8 @@ def markdown(report: dict[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     started = dt.datetime.now().astimezone()
+    env = environment()  # before the runs: the load average is the machine's, not ours
+    digest = source_digest()
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in args.contestants}
     for k in range(args.repeat):
         for name in args.contestants:  # alternate, so drift on the machine hits both alike
@@ -213,6 +232,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{result['lifecycles_per_s']:,.1f}/s, p95 {result['latency_us']['p95']:,.0f} µs "
                   f"({time.perf_counter() - began:.0f} s)", file=sys.stderr, flush=True)
             runs[name].append(result)
+    changed = source_digest() != digest
+    if changed:
+        print("WARNING: duban's source (workflow/ or definitions/) changed while the benchmark ran; "
+              "runs may have measured different code", file=sys.stderr)
     results = {name: summarize(r) for name, r in runs.items()}
     ratio = None
     if "duban" in results and "naive" in results:
@@ -223,7 +246,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "date": started.date().isoformat(),
         "started_at": started.isoformat(timespec="seconds"),
         "command": " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])]),
-        **environment(),
+        **env,
+        "source_sha256": digest,
+        "source_changed_during_run": changed,
         "settings": {"mode": args.mode, "repeat": args.repeat, "durability": args.durability,
                      "n": {name: args.sizes[name] for name in args.contestants},
                      "operations_per_lifecycle": len(OPERATIONS), "operations": list(OPERATIONS)},

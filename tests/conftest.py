@@ -16,8 +16,15 @@ from workflow import Actor, Engine, Item
 from workflow.store import TABLES
 from workflow.testing import FakeClock
 
-UNITS = ["市交通运输局", "市住房和城乡建设局", "市民政局", "市自然资源和规划局", "市公安局交通警察支队",
-         "市卫生健康委员会", "市人民政府"]
+UNITS = [
+    "市交通运输局",
+    "市住房和城乡建设局",
+    "市民政局",
+    "市自然资源和规划局",
+    "市公安局交通警察支队",
+    "市卫生健康委员会",
+    "市人民政府",
+]
 T0 = dt.datetime(2026, 3, 20, 9, 0, tzinfo=dt.UTC)
 
 
@@ -60,8 +67,9 @@ def unit(name: str) -> Actor:
 def snapshot(eng: Engine) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every duban table, to check that a failed operation changed nothing."""
     with eng.db.connect() as conn:
-        return {name: sorted(map(tuple, conn.execute(sa.select(table)).all()), key=repr)
-                for name, table in TABLES.items()}
+        return {
+            name: sorted(map(tuple, conn.execute(sa.select(table)).all()), key=repr) for name, table in TABLES.items()
+        }
 
 
 def suggestion(eng: Engine, **extra: Any) -> Item:
@@ -82,13 +90,15 @@ def to_handling(eng: Engine, co_units: tuple[str, ...] = ("市民政局",), lead
 def to_replied(eng: Engine, category: str = "A", **reply: Any) -> Item:
     item = to_handling(eng)
     eng.fire(item.id, "submit_co_opinion", actor=unit("市民政局"), opinion="同意")
-    return eng.fire(item.id, "reply", actor=unit("市交通运输局"), category=category, text="答复",
-                    signer="局长", **reply)
+    return eng.fire(
+        item.id, "reply", actor=unit("市交通运输局"), category=category, text="答复", signer="局长", **reply
+    )
 
 
 def review_opinion(eng: Engine, problems: int = 3) -> Item:
     """A review opinion handed over to 市人民政府 with *problems* problems: state assigned."""
     item = eng.submit("review_opinion", title="关于道路交通安全法执法检查报告的审议意见", basis="inspection")
     eng.fire(item.id, "approve", actor=Actor("leader"))
-    return eng.fire(item.id, "assign", lead_unit="市人民政府",
-                    problems=[{"title": f"问题{n}"} for n in range(1, problems + 1)])
+    return eng.fire(
+        item.id, "assign", lead_unit="市人民政府", problems=[{"title": f"问题{n}"} for n in range(1, problems + 1)]
+    )

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-
 from conftest import suggestion, to_replied
+
 from workflow import Actor, Engine
 from workflow.store import TABLES
 
@@ -27,11 +27,25 @@ def test_history_records_every_step_with_actor_and_data(engine: Engine) -> None:
     """The history lists each fired trigger in order with who fired it, from and to, and its data."""
     item_id = walked(engine)
     history = engine.get(item_id).history
-    assert [h.trigger for h in history] == ["submit", "register", "assign", "accept", "accept", "submit_co_opinion",
-                                            "reply", "evaluate", "close"]
+    assert [h.trigger for h in history] == [
+        "submit",
+        "register",
+        "assign",
+        "accept",
+        "accept",
+        "submit_co_opinion",
+        "reply",
+        "evaluate",
+        "close",
+    ]
     assert [h.seq for h in history] == list(range(1, 10))
     reply = history[6]
-    assert (reply.actor, reply.source, reply.dest, reply.data["category"]) == ("unit:市交通运输局", "handling", "replied", "A")
+    assert (reply.actor, reply.source, reply.dest, reply.data["category"]) == (
+        "unit:市交通运输局",
+        "handling",
+        "replied",
+        "A",
+    )
     assert engine.verify_audit() == []
 
 
@@ -62,7 +76,7 @@ def test_deleted_last_row_is_named(engine: Engine) -> None:
 def test_reordered_rows_are_named(engine: Engine) -> None:
     """Swapping two rows' positions breaks the chain at the first of them."""
     item_id = walked(engine)
-    where = (AUDIT.c.item_id == item_id)
+    where = AUDIT.c.item_id == item_id
     execute(engine, sa.update(AUDIT).where(where, AUDIT.c.seq == 3).values(seq=-3))
     execute(engine, sa.update(AUDIT).where(where, AUDIT.c.seq == 4).values(seq=3))
     execute(engine, sa.update(AUDIT).where(where, AUDIT.c.seq == -3).values(seq=4))

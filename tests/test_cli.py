@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import snapshot
+
 from workflow import Engine
 from workflow.cli import main
 from workflow.definition import bundled_dir
@@ -43,20 +43,50 @@ def run(db_url: str, capsys: pytest.CaptureFixture[str]) -> Run:
 
 def test_walk_a_suggestion_from_the_shell(run: Run) -> None:
     """submit, fire and show work end to end, with --set for data and --actor for who acts."""
-    item = run.json("submit", "suggestion", "--title", "公布社区养老服务清单", "--proposer", "陈静",
-                    "--set", "origin=between_sessions", "--at", "2026-03-01")
+    item = run.json(
+        "submit",
+        "suggestion",
+        "--title",
+        "公布社区养老服务清单",
+        "--proposer",
+        "陈静",
+        "--set",
+        "origin=between_sessions",
+        "--at",
+        "2026-03-01",
+    )
     assert isinstance(item, dict) and item["state"] == "submitted"
     item_id = str(item["id"])
     assert run("fire", item_id, "register", "--at", "2026-03-02")[0] == 0
     assert run("fire", item_id, "assign", "--set", "lead_unit=市民政局", "--set", "co_units=市卫生健康委员会")[0] == 0
     run("fire", item_id, "accept", "--actor", "unit:市民政局")
     run("fire", item_id, "submit_co_opinion", "--actor", "unit:市卫生健康委员会", "--set", "opinion=同意")
-    replied = run.json("fire", item_id, "reply", "--actor", "unit:市民政局", "--set", "category=B", "--set", "text=已列入计划",
-                       "--set", "signer=郑红", "--set", 'promises=[{"what": "公布清单", "by": "2026-12-31"}]')
+    replied = run.json(
+        "fire",
+        item_id,
+        "reply",
+        "--actor",
+        "unit:市民政局",
+        "--set",
+        "category=B",
+        "--set",
+        "text=已列入计划",
+        "--set",
+        "signer=郑红",
+        "--set",
+        'promises=[{"what": "公布清单", "by": "2026-12-31"}]',
+    )
     assert isinstance(replied, dict) and replied["state"] == "replied"
     shown = run.json("show", item_id)
     assert isinstance(shown, dict)
-    assert [h["trigger"] for h in shown["history"]] == ["submit", "register", "assign", "accept", "submit_co_opinion", "reply"]
+    assert [h["trigger"] for h in shown["history"]] == [
+        "submit",
+        "register",
+        "assign",
+        "accept",
+        "submit_co_opinion",
+        "reply",
+    ]
     assert shown["promises"][0]["by"] == "2026-12-31"
     code, out, _ = run("show", item_id)
     assert code == 0 and "已答复 (replied)" in out and "history" in out
@@ -67,8 +97,11 @@ def test_walk_a_suggestion_from_the_shell(run: Run) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("fire", "{id}", "reply"), "cannot fire 'reply': item {id} is in state 'submitted'; triggers allowed there: "
-                                    "register, reject, withdraw"),
+        (
+            ("fire", "{id}", "reply"),
+            "cannot fire 'reply': item {id} is in state 'submitted'; triggers allowed there: "
+            "register, reject, withdraw",
+        ),
         (("fire", "{id}", "register", "--actor", "leader"), "leader may not register item {id}: allowed for office"),
         (("fire", "{id}", "reject", "--set", "reason=boring"), "reason: must be one of personal_matter"),
         (("fire", "{id}", "register", "--set", "nonsense"), "--set: 'nonsense' is not KEY=VALUE"),
@@ -78,8 +111,9 @@ def test_walk_a_suggestion_from_the_shell(run: Run) -> None:
         (("submit", "petition", "--title", "t"), "no lifecycle 'petition'"),
     ],
 )
-def test_bad_input_exits_2_with_one_line_and_changes_nothing(run: Run, db_url: str, args: tuple[str, ...],
-                                                             message: str) -> None:
+def test_bad_input_exits_2_with_one_line_and_changes_nothing(
+    run: Run, db_url: str, args: tuple[str, ...], message: str
+) -> None:
     """Each bad command prints one `error:` line naming the problem, exits 2, and writes nothing."""
     item = run.json("submit", "suggestion", "--title", "t", "--proposer", "王芳", "--set", "origin=session")
     assert isinstance(item, dict)
@@ -112,8 +146,10 @@ def test_definitions_validate_reports_located_errors(run: Run, tmp_path: Path) -
     code, out, _ = run("definitions", "validate", str(DEFS / "suggestion.yaml"), str(DEFS / "review_opinion.yaml"))
     assert code == 0 and out.count("ok ") == 2
     bad = tmp_path / "bad.yaml"
-    bad.write_text((DEFS / "suggestion.yaml").read_text(encoding="utf-8").replace("dest: replied", "dest: repleid", 1),
-                   encoding="utf-8")
+    bad.write_text(
+        (DEFS / "suggestion.yaml").read_text(encoding="utf-8").replace("dest: replied", "dest: repleid", 1),
+        encoding="utf-8",
+    )
     code, _, err = run("definitions", "validate", str(bad))
     assert code == 2 and err.startswith(f"{bad}:") and "unknown state 'repleid'" in err
     tabbed = tmp_path / "tab.yaml"
@@ -130,7 +166,11 @@ def test_definitions_graph_in_mermaid_and_dot(run: Run) -> None:
     assert code == 0 and out.startswith("stateDiagram-v2") and "replied --> rehandling: evaluate" in out
     assert "submitted: 已提交 (submitted)" in out
     code, out, _ = run("definitions", "graph", "review_opinion", "--format", "dot")
-    assert code == 0 and out.startswith("digraph review_opinion {") and 'vote_failed [label="测评不满意 (vote failed)"];' in out
+    assert (
+        code == 0
+        and out.startswith("digraph review_opinion {")
+        and 'vote_failed [label="测评不满意 (vote failed)"];' in out
+    )
     assert run("definitions", "graph", "review_opinion", "--format", "svg")[0] == 2
 
 
@@ -150,12 +190,20 @@ def test_audit_verify_names_the_broken_item(run: Run, db_url: str) -> None:
 
 def test_init_and_console_script(db_url: str, tmp_path: Path) -> None:
     """The installed `duban` entry point runs (python -m workflow) and `init` reports the definitions."""
-    done = subprocess.run([sys.executable, "-m", "workflow", "--db", db_url, "init", "--json"],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "workflow", "--db", db_url, "init", "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert set(json.loads(done.stdout)["kinds"]) == {"suggestion", "review_opinion"}
-    bad = subprocess.run([sys.executable, "-m", "workflow", "--db", db_url, "fire", "1", "x"],
-                         capture_output=True, text=True, check=False)
+    bad = subprocess.run(
+        [sys.executable, "-m", "workflow", "--db", db_url, "fire", "1", "x"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert bad.returncode == 2 and bad.stderr == "error: no item 1\n"
 
 

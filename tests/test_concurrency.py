@@ -5,14 +5,16 @@ from __future__ import annotations
 import multiprocessing as mp
 
 from conftest import to_handling
+
 from workflow import Actor, ConflictError, Engine
 
 
 def _fire_at_version(url: str, item_id: int, version: int, opinion: str, out: mp.Queue) -> None:
     try:
         eng = Engine(url, migrate=False)
-        eng.fire(item_id, "submit_co_opinion", actor=Actor("unit", "市民政局"), opinion=opinion,
-                 expected_version=version)
+        eng.fire(
+            item_id, "submit_co_opinion", actor=Actor("unit", "市民政局"), opinion=opinion, expected_version=version
+        )
         out.put(("won", opinion))
         eng.close()
     except ConflictError as exc:
@@ -43,8 +45,10 @@ def test_two_processes_firing_on_the_same_version_one_wins(engine: Engine) -> No
     item = to_handling(engine)
     ctx = mp.get_context("spawn")
     out: mp.Queue = ctx.Queue()
-    procs = [ctx.Process(target=_fire_at_version, args=(engine.url, item.id, item.version, name, out))
-             for name in ("甲", "乙")]
+    procs = [
+        ctx.Process(target=_fire_at_version, args=(engine.url, item.id, item.version, name, out))
+        for name in ("甲", "乙")
+    ]
     for p in procs:
         p.start()
     results = sorted(out.get(timeout=120) for _ in procs)

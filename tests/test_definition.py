@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -44,11 +45,37 @@ def test_bundled_definitions_load_with_every_trigger_named_in_the_design() -> No
     suggestion = load_definition(folder / "suggestion.yaml")
     review = load_definition(folder / "review_opinion.yaml")
     triggers = {t.trigger for t in suggestion.transitions}
-    assert {"register", "reject", "assign", "request_reassignment", "reassign", "accept", "record_contact",
-            "submit_co_opinion", "request_extension", "approve_extension", "reply", "evaluate", "close",
-            "verify_commitment", "reopen", "withdraw", "designate_key"} <= triggers
-    assert {"approve", "assign", "submit_rectification_plan", "submit_report", "deliberate", "vote",
-            "order_second_review", "refer_accountability", "close", "reopen"} <= {t.trigger for t in review.transitions}
+    assert {
+        "register",
+        "reject",
+        "assign",
+        "request_reassignment",
+        "reassign",
+        "accept",
+        "record_contact",
+        "submit_co_opinion",
+        "request_extension",
+        "approve_extension",
+        "reply",
+        "evaluate",
+        "close",
+        "verify_commitment",
+        "reopen",
+        "withdraw",
+        "designate_key",
+    } <= triggers
+    assert {
+        "approve",
+        "assign",
+        "submit_rectification_plan",
+        "submit_report",
+        "deliberate",
+        "vote",
+        "order_second_review",
+        "refer_accountability",
+        "close",
+        "reopen",
+    } <= {t.trigger for t in review.transitions}
     assert suggestion.parameters["reply_period"].default == "3 months"
     assert suggestion.parameters["long_reply_period"].default == "6 months"
     assert review.parameters["unsatisfactory_share"].default == 0.5
@@ -106,16 +133,27 @@ def test_guard_given_as_an_import_path_is_refused() -> None:
         (("  - trigger: finish\n", "  - trigger: finish\n    branches: [{if: nope}]\n"), "condition 'nope'"),
         (("    roles: [office]\n", "    roles: [office]\n    actions: [launch]\n"), "action 'launch'"),
         (("    roles: [office]\n", "    roles: [wizard]\n"), "unknown role 'wizard'"),
-        (("    title: {type: string, required: true}", "    title: {type: strnig, required: true}"),
-         "unknown field type 'strnig'"),
-        (("  done: {label: 结, final: true}", "  done: {label: 结, final: true}\n  limbo: {label: 悬}"),
-         "'limbo' cannot be reached"),
+        (
+            ("    title: {type: string, required: true}", "    title: {type: strnig, required: true}"),
+            "unknown field type 'strnig'",
+        ),
+        (
+            ("  done: {label: 结, final: true}", "  done: {label: 结, final: true}\n  limbo: {label: 悬}"),
+            "'limbo' cannot be reached",
+        ),
         (("initial: open", "initial: opne"), "initial state 'opne'"),
         (("kind: tiny", "kind: Tiny Kind"), "kind must be a lower-case name"),
-        (("    title: {type: string, required: true}", "    title: {type: string, required: true}\n"
-          "    n: {type: integer, min: many}"), "min has the wrong type"),
-        (("transitions:", "parameters:\n  p: {type: period, default: 3 fortnights}\ntransitions:"),
-         "cannot read the period '3 fortnights'"),
+        (
+            (
+                "    title: {type: string, required: true}",
+                "    title: {type: string, required: true}\n    n: {type: integer, min: many}",
+            ),
+            "min has the wrong type",
+        ),
+        (
+            ("transitions:", "parameters:\n  p: {type: period, default: 3 fortnights}\ntransitions:"),
+            "cannot read the period '3 fortnights'",
+        ),
         (("transitions:", "parameters:\n  p: {type: fraction, default: 2}\ntransitions:"), "not a valid fraction"),
         (("transitions:", "clocks: {reply: {start: finish}}\ntransitions:"), "'clocks' is reserved"),
         (("  open: {label: 开}", "  open: {label: 开}\n  open: {label: again}"), "duplicate key 'open'"),
@@ -153,8 +191,9 @@ def test_duplicate_trigger_from_one_source_is_refused() -> None:
 
 def test_yaml_boolean_key_is_refused() -> None:
     """YAML 1.1 reads an unquoted `on:` as true; such a key is refused rather than misread."""
-    text = MINIMAL.replace("    title: {type: string, required: true}", "    title: {type: string, required: true}\n"
-                           "    on: {type: date}")
+    text = MINIMAL.replace(
+        "    title: {type: string, required: true}", "    title: {type: string, required: true}\n    on: {type: date}"
+    )
     assert "keys must be plain names, not True" in error_of(text).message
 
 
@@ -163,8 +202,11 @@ def test_all_errors_of_a_file_are_reported_together() -> None:
     text = MINIMAL.replace("roles: [office]\n", "roles: [wizard]\n").replace("dest: done", "dest: gone")
     err = error_of(text)
     assert err.errors[0] is err
-    assert [e.line for e in err.errors] == [line_of(text, "roles: [wizard]"), len(text.splitlines()) - 1,
-                                          len(text.splitlines())]
+    assert [e.line for e in err.errors] == [
+        line_of(text, "roles: [wizard]"),
+        len(text.splitlines()) - 1,
+        len(text.splitlines()),
+    ]
 
 
 def test_python_tags_are_not_constructed() -> None:
@@ -207,7 +249,7 @@ def test_compiled_machine_fires_statelessly_on_any_context() -> None:
 
     class Ctx:
         state = "open"
-        data: dict[str, object] = {}
+        data: ClassVar[dict[str, object]] = {}
 
     a, b = Ctx(), Ctx()
     machine.events["finish"].trigger(a)

@@ -6,8 +6,8 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-
 from conftest import T0, snapshot, suggestion, to_handling, to_replied, unit
+
 from workflow import (
     Actor,
     ConflictError,
@@ -43,8 +43,17 @@ def test_timestamps_come_from_the_injected_clock_and_return_aware(engine: Engine
 
 def test_year_is_the_shanghai_year_of_submission(engine: Engine) -> None:
     """An item submitted on 31 Dec at 20:00 UTC belongs to the next year in Asia/Shanghai."""
-    item = suggestion(engine, at=None) if False else engine.submit(
-        "suggestion", title="t", origin="session", proposers=["王芳"], at=dt.datetime(2026, 12, 31, 20, tzinfo=dt.UTC))
+    item = (
+        suggestion(engine, at=None)
+        if False
+        else engine.submit(
+            "suggestion",
+            title="t",
+            origin="session",
+            proposers=["王芳"],
+            at=dt.datetime(2026, 12, 31, 20, tzinfo=dt.UTC),
+        )
+    )
     assert item.year == 2027
 
 
@@ -102,14 +111,18 @@ def test_deputy_may_act_only_on_own_items(engine: Engine) -> None:
         ({"category": "E", "text": "t", "signer": "s"}, "category", "must be one of A, B, C, D"),
         ({"category": "B", "text": "t", "signer": "s"}, "promises", "needs at least one promise"),
         ({"category": "C", "text": "t", "signer": "s", "promises": [{"what": "x"}]}, "promises[0].by", "is required"),
-        ({"category": "B", "text": "t", "signer": "s", "promises": [{"what": "x", "by": "2026-02-30"}]},
-         "promises[0].by", "YYYY-MM-DD"),
+        (
+            {"category": "B", "text": "t", "signer": "s", "promises": [{"what": "x", "by": "2026-02-30"}]},
+            "promises[0].by",
+            "YYYY-MM-DD",
+        ),
         ({"category": "A", "text": "t"}, "signer", "is required"),
         ({"category": "A", "text": "t", "signer": "s", "colour": "red"}, "colour", "not a field here"),
     ],
 )
-def test_bad_reply_is_a_validation_error_naming_the_field(engine: Engine, fields: dict[str, object],
-                                                          field: str, message: str) -> None:
+def test_bad_reply_is_a_validation_error_naming_the_field(
+    engine: Engine, fields: dict[str, object], field: str, message: str
+) -> None:
     """A reply without category, a B reply without a promise, bad dates: ValidationError naming the field."""
     item = to_handling(engine)
     engine.fire(item.id, "submit_co_opinion", actor=unit("市民政局"), opinion="同意")

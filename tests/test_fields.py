@@ -11,18 +11,40 @@ from workflow.fields import FieldSpec, check_data
 
 PROMISE = (FieldSpec("what", "string", required=True), FieldSpec("by", "date", required=True))
 SPECS = (
-    FieldSpec("n", "integer", min=0), FieldSpec("share", "number", max=1), FieldSpec("flag", "boolean"),
-    FieldSpec("on", "date"), FieldSpec("units", "list"), FieldSpec("promises", "records", fields=PROMISE),
-    FieldSpec("title", "string", max_length=5), FieldSpec("period", "period"),
+    FieldSpec("n", "integer", min=0),
+    FieldSpec("share", "number", max=1),
+    FieldSpec("flag", "boolean"),
+    FieldSpec("on", "date"),
+    FieldSpec("units", "list"),
+    FieldSpec("promises", "records", fields=PROMISE),
+    FieldSpec("title", "string", max_length=5),
+    FieldSpec("period", "period"),
 )
 
 
 def test_cli_strings_are_read_by_type() -> None:
     """'3', 'yes', '2026-03-20', 'a,b' and JSON records are read as the field's type."""
-    got = check_data(SPECS, {"n": "3", "share": "0.5", "flag": "是", "on": "2026-03-20", "units": "甲, 乙",
-                             "promises": '[{"what": "x", "by": "2026-12-31"}]', "period": "3个月"})
-    assert got == {"n": 3, "share": 0.5, "flag": True, "on": dt.date(2026, 3, 20), "units": ["甲", "乙"],
-                   "promises": [{"what": "x", "by": dt.date(2026, 12, 31)}], "period": "3 months"}
+    got = check_data(
+        SPECS,
+        {
+            "n": "3",
+            "share": "0.5",
+            "flag": "是",
+            "on": "2026-03-20",
+            "units": "甲, 乙",
+            "promises": '[{"what": "x", "by": "2026-12-31"}]',
+            "period": "3个月",
+        },
+    )
+    assert got == {
+        "n": 3,
+        "share": 0.5,
+        "flag": True,
+        "on": dt.date(2026, 3, 20),
+        "units": ["甲", "乙"],
+        "promises": [{"what": "x", "by": dt.date(2026, 12, 31)}],
+        "period": "3 months",
+    }
     assert check_data(SPECS, {"units": '["甲,乙", "丙"]'}) == {"units": ["甲,乙", "丙"]}
 
 

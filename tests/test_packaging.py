@@ -18,8 +18,11 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_wheel_ships_definitions_and_templates_and_runs(tmp_path: Path) -> None:
     """Built and installed on its own, duban imports from the wheel and validates its bundled lifecycles."""
     dist = tmp_path / "dist"
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist), str(ROOT)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
     [wheel] = dist.glob("duban-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "workflow/_data/definitions/suggestion.yaml" in names
@@ -34,13 +37,29 @@ def test_wheel_ships_definitions_and_templates_and_runs(tmp_path: Path) -> None:
     # Dependencies come from the test environment's site-packages; duban itself only from the wheel
     # (a folder on PYTHONPATH does not run the editable install's .pth hook).
     env = {**os.environ, "PYTHONPATH": sysconfig.get_paths()["purelib"]}
-    probe = ("import workflow, sys; from workflow.definition import bundled_dir; "
-             "print(workflow.__file__); print(bundled_dir('definitions')); print(bundled_dir('notifications'))")
-    lines = subprocess.run([py, "-c", probe], check=True, capture_output=True, text=True, env=env, cwd=tmp_path).stdout.split()
+    probe = (
+        "import workflow, sys; from workflow.definition import bundled_dir; "
+        "print(workflow.__file__); print(bundled_dir('definitions')); print(bundled_dir('notifications'))"
+    )
+    lines = subprocess.run(
+        [py, "-c", probe], check=True, capture_output=True, text=True, env=env, cwd=tmp_path
+    ).stdout.split()
     assert all(line.startswith(str(venv)) for line in lines), lines
-    done = subprocess.run([venv / "bin" / "duban", "definitions", "validate", "--json"], capture_output=True, text=True,
-                          env=env, cwd=tmp_path, check=False)
+    done = subprocess.run(
+        [venv / "bin" / "duban", "definitions", "validate", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
-    done = subprocess.run([venv / "bin" / "duban", "--db", f"sqlite:///{tmp_path / 'w.db'}", "init"],
-                          capture_output=True, text=True, env=env, cwd=tmp_path, check=False)
+    done = subprocess.run(
+        [venv / "bin" / "duban", "--db", f"sqlite:///{tmp_path / 'w.db'}", "init"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+    )
     assert done.returncode == 0 and "suggestion" in done.stdout, done.stderr

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import signal
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -26,9 +24,14 @@ def test_migrations_create_exactly_the_models_schema(db_url: str) -> None:
     migrate(db)
     assert current_revision(db) == head_revision()
     with db.connect() as conn:
-        context = MigrationContext.configure(conn, opts={
-            "include_name": lambda name, kind, _p: kind != "table" or (name or "").startswith("duban_")
-            and name != "duban_alembic_version"})
+        context = MigrationContext.configure(
+            conn,
+            opts={
+                "include_name": lambda name, kind, _p: (
+                    kind != "table" or ((name or "").startswith("duban_") and name != "duban_alembic_version")
+                )
+            },
+        )
         assert compare_metadata(context, SQLModel.metadata) == []
     db.dispose()
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import snapshot, suggestion, to_handling, to_replied, unit
+
 from workflow import Actor, Engine, InvalidTransition, PermissionDenied, ValidationError
 
 LEAD, CO = unit("市交通运输局"), unit("市民政局")
@@ -50,8 +50,11 @@ def test_assignment_to_lead_and_co_units_and_signing(engine: Engine) -> None:
     assert engine.fire(item.id, "accept", actor=LEAD).state == "handling"
     assert engine.fire(item.id, "accept", actor=unit("市住房和城乡建设局")).state == "handling"
     roles = {a["unit"]: (a["role"], a["state"]) for a in engine.get(item.id).assignments}
-    assert roles == {"市交通运输局": ("lead", "accepted"), "市民政局": ("co", "accepted"),
-                     "市住房和城乡建设局": ("co", "accepted")}
+    assert roles == {
+        "市交通运输局": ("lead", "accepted"),
+        "市民政局": ("co", "accepted"),
+        "市住房和城乡建设局": ("co", "accepted"),
+    }
 
 
 def test_assignment_rejects_inconsistent_units(engine: Engine) -> None:
@@ -102,12 +105,14 @@ def test_reassignment_refused_returns_the_item_to_the_unit(engine: Engine) -> No
 def test_contacts_keep_the_state_and_are_logged(engine: Engine) -> None:
     """record_contact (办前/办中/办后) does not change the state but is stored and audited."""
     item = to_handling(engine)
-    after = engine.fire(item.id, "record_contact", actor=LEAD, stage="before", method="visit",
-                        contacted_on="2026-03-19", note="走访")
+    after = engine.fire(
+        item.id, "record_contact", actor=LEAD, stage="before", method="visit", contacted_on="2026-03-19", note="走访"
+    )
     assert after.state == "handling"
     detail = engine.get(item.id)
-    assert [(c["unit"], c["stage"], str(c["contacted_on"])) for c in detail.contacts] == \
-        [("市交通运输局", "before", "2026-03-19")]
+    assert [(c["unit"], c["stage"], str(c["contacted_on"])) for c in detail.contacts] == [
+        ("市交通运输局", "before", "2026-03-19")
+    ]
     assert detail.history[-1].trigger == "record_contact" and detail.history[-1].source == detail.history[-1].dest
 
 
@@ -128,8 +133,10 @@ def test_extension_request_and_approval(engine: Engine) -> None:
     item = to_handling(engine)
     with pytest.raises(ValidationError, match="cannot read the period"):
         engine.fire(item.id, "request_extension", actor=LEAD, reason="r", period="a while")
-    assert engine.fire(item.id, "request_extension", actor=LEAD, reason="需勘察", period="1个月").state == \
-        "extension_requested"
+    assert (
+        engine.fire(item.id, "request_extension", actor=LEAD, reason="需勘察", period="1个月").state
+        == "extension_requested"
+    )
     approved = engine.fire(item.id, "approve_extension", period="1 month")
     assert (approved.state, approved.data["period"]) == ("handling", "1 month")
     engine.fire(item.id, "request_extension", actor=LEAD, reason="again", period="2 months")
@@ -138,12 +145,17 @@ def test_extension_request_and_approval(engine: Engine) -> None:
 
 def test_b_and_c_replies_record_promises_with_dates(engine: Engine) -> None:
     """A B or C reply carries promises (承诺事项) into the promise ledger, dated and open."""
-    item = to_replied(engine, category="B", promises=[{"what": "加密班次", "by": "2026-10-31"},
-                                                       {"what": "新开线路", "by": "2027-03-31"}])
+    item = to_replied(
+        engine,
+        category="B",
+        promises=[{"what": "加密班次", "by": "2026-10-31"}, {"what": "新开线路", "by": "2027-03-31"}],
+    )
     assert item.data["category"] == "B"
     promises = engine.get(item.id).promises
     assert [(p["what"], str(p["by"]), p["status"], p["unit"]) for p in promises] == [
-        ("加密班次", "2026-10-31", "open", "市交通运输局"), ("新开线路", "2027-03-31", "open", "市交通运输局")]
+        ("加密班次", "2026-10-31", "open", "市交通运输局"),
+        ("新开线路", "2027-03-31", "open", "市交通运输局"),
+    ]
 
 
 def test_promise_dated_before_the_reply_is_refused(engine: Engine) -> None:
@@ -151,8 +163,15 @@ def test_promise_dated_before_the_reply_is_refused(engine: Engine) -> None:
     item = to_handling(engine)
     engine.fire(item.id, "submit_co_opinion", actor=CO, opinion="同意")
     with pytest.raises(ValidationError) as caught:
-        engine.fire(item.id, "reply", actor=LEAD, category="C", text="t", signer="s",
-                    promises=[{"what": "x", "by": "2020-01-01"}])
+        engine.fire(
+            item.id,
+            "reply",
+            actor=LEAD,
+            category="C",
+            text="t",
+            signer="s",
+            promises=[{"what": "x", "by": "2020-01-01"}],
+        )
     assert caught.value.field == "promises[0].by"
 
 
@@ -173,7 +192,9 @@ def test_rehandling_can_move_to_another_unit(engine: Engine) -> None:
     item = to_replied(engine)
     engine.fire(item.id, "evaluate", actor=Actor("deputy", "王芳"), result="unsatisfied")
     assert engine.fire(item.id, "reassign", lead_unit="市人民政府").state == "rehandling"
-    assert engine.fire(item.id, "reply", actor=unit("市人民政府"), category="A", text="t", signer="s").state == "replied"
+    assert (
+        engine.fire(item.id, "reply", actor=unit("市人民政府"), category="A", text="t", signer="s").state == "replied"
+    )
 
 
 def test_follow_up_review_verifies_promises_and_reopens(engine: Engine) -> None:
@@ -203,7 +224,9 @@ def test_key_supervised_designation(engine: Engine) -> None:
     item = to_handling(engine)
     with pytest.raises(PermissionDenied):
         engine.fire(item.id, "designate_key", supervising_leader="刘副主任")
-    key = engine.fire(item.id, "designate_key", actor=Actor("leader"), supervising_leader="刘副主任", case_leader="张局长")
+    key = engine.fire(
+        item.id, "designate_key", actor=Actor("leader"), supervising_leader="刘副主任", case_leader="张局长"
+    )
     assert (key.state, key.key_supervised, key.data["supervising_leader"]) == ("handling", True, "刘副主任")
     assert [i.id for i in engine.items(key_supervised=True)] == [item.id]
 
@@ -219,5 +242,7 @@ def test_split_item_is_replied_when_every_part_is(engine: Engine) -> None:
     assert first.state == "handling"
     with pytest.raises(InvalidTransition):
         engine.fire(item.id, "evaluate", actor=Actor("deputy", "王芳"), result="satisfied")
-    assert engine.fire(item.id, "reply", actor=unit("市卫生健康委员会"), category="A", text="卫健部分",
-                       signer="s").state == "replied"
+    assert (
+        engine.fire(item.id, "reply", actor=unit("市卫生健康委员会"), category="A", text="卫健部分", signer="s").state
+        == "replied"
+    )

@@ -1,9 +1,9 @@
 """duban (督办): a workflow engine for deputies' suggestions and standing-committee review opinions.
 
-    from workflow import Engine, Actor
-    eng = Engine("sqlite:///duban.db")
-    item = eng.submit("suggestion", title="增加通勤班车密度", origin="session", proposers=["王芳"])
-    eng.fire(item.id, "register")
+from workflow import Engine, Actor
+eng = Engine("sqlite:///duban.db")
+item = eng.submit("suggestion", title="增加通勤班车密度", origin="session", proposers=["王芳"])
+eng.fire(item.id, "register")
 """
 
 from workflow.definition import Definition, load_definition, parse_definition

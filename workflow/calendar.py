@@ -15,11 +15,23 @@ __all__ = ["Period", "PeriodError", "parse_period"]
 Unit = Literal["days", "working_days", "months", "years"]
 
 _UNITS: dict[str, Unit] = {
-    "day": "days", "days": "days", "天": "days", "日": "days",
-    "working day": "working_days", "working days": "working_days", "workday": "working_days",
-    "workdays": "working_days", "工作日": "working_days", "个工作日": "working_days",
-    "month": "months", "months": "months", "个月": "months", "月": "months",
-    "year": "years", "years": "years", "年": "years",
+    "day": "days",
+    "days": "days",
+    "天": "days",
+    "日": "days",
+    "working day": "working_days",
+    "working days": "working_days",
+    "workday": "working_days",
+    "workdays": "working_days",
+    "工作日": "working_days",
+    "个工作日": "working_days",
+    "month": "months",
+    "months": "months",
+    "个月": "months",
+    "月": "months",
+    "year": "years",
+    "years": "years",
+    "年": "years",
 }
 _PATTERN = re.compile(r"^\s*(\d{1,4})\s*([^\d\s].*?)\s*$")
 _LABELS: dict[Unit, str] = {"days": "日", "working_days": "个工作日", "months": "个月", "years": "年"}

@@ -21,8 +21,12 @@ from workflow.errors import DefinitionError, ValidationError, WorkflowError
 from workflow.model import Actor, Item, plain
 from workflow.registry import Registry
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
-                  help="duban (督办): deputies' suggestions and review opinions, from assignment to follow-up review.")
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="duban (督办): deputies' suggestions and review opinions, from assignment to follow-up review.",
+)
 definitions_app = typer.Typer(no_args_is_help=True, help="Check and draw lifecycle definitions.")
 audit_app = typer.Typer(no_args_is_help=True, help="Check the hash-chained audit log.")
 party_app = typer.Typer(no_args_is_help=True, help="Handling units and deputies.")
@@ -32,19 +36,31 @@ app.add_typer(party_app, name="party")
 out = Console(highlight=False, soft_wrap=True, markup=False)  # item text is public input: never markup
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-SetOpt = Annotated[list[str] | None, typer.Option("--set", metavar="KEY=VALUE",
-                                                  help="A data field; lists comma-separated, records as JSON.")]
-AtOpt = Annotated[str | None, typer.Option("--at", metavar="WHEN",
-                                           help="When it happened: YYYY-MM-DD[THH:MM[:SS]][+08:00]; Asia/Shanghai if no offset.")]
-ActorOpt = Annotated[str, typer.Option("--actor", metavar="ROLE[:PARTY]", help="office, leader, committee, unit:NAME, deputy:NAME.")]
-DefsOpt = Annotated[list[Path] | None, typer.Option("--definitions", metavar="PATH", help="Definition folder or file (repeatable).")]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", metavar="KEY=VALUE", help="A data field; lists comma-separated, records as JSON."),
+]
+AtOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--at", metavar="WHEN", help="When it happened: YYYY-MM-DD[THH:MM[:SS]][+08:00]; Asia/Shanghai if no offset."
+    ),
+]
+ActorOpt = Annotated[
+    str, typer.Option("--actor", metavar="ROLE[:PARTY]", help="office, leader, committee, unit:NAME, deputy:NAME.")
+]
+DefsOpt = Annotated[
+    list[Path] | None, typer.Option("--definitions", metavar="PATH", help="Definition folder or file (repeatable).")
+]
 
 
 @app.callback()
 def _global(
     ctx: typer.Context,
-    db: Annotated[str | None, typer.Option("--db", metavar="URL", envvar="DUBAN_DB",
-                                           help="Database URL [default: sqlite:///duban.db].")] = None,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", metavar="URL", envvar="DUBAN_DB", help="Database URL [default: sqlite:///duban.db]."),
+    ] = None,
     definitions: DefsOpt = None,
 ) -> None:
     ctx.obj = {"db": db or "sqlite:///duban.db", "definitions": definitions or None}
@@ -92,14 +108,19 @@ def _item_line(item: Item) -> str:
 def init(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Create or upgrade the database schema and record the loaded definitions."""
     with _engine(ctx) as eng:
-        info = {"db": eng.url, "kinds": {k: eng.definition(k).digest[:12] for k in eng.kinds}}
-        _emit(as_json, info, f"database ready: {eng.url}\n" +
-              "\n".join(f"  {k}: version {d}" for k, d in info["kinds"].items()))
+        info: dict[str, Any] = {"db": eng.url, "kinds": {k: eng.definition(k).digest[:12] for k in eng.kinds}}
+        _emit(
+            as_json,
+            info,
+            f"database ready: {eng.url}\n" + "\n".join(f"  {k}: version {d}" for k, d in info["kinds"].items()),
+        )
 
 
 @definitions_app.command("validate")
 def definitions_validate(
-    paths: Annotated[list[Path] | None, typer.Argument(help="YAML files or folders [default: the bundled definitions].")] = None,
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="YAML files or folders [default: the bundled definitions].")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Check definition files; every problem is printed as PATH:LINE:COL: message."""
@@ -109,18 +130,37 @@ def definitions_validate(
     for path in paths or [None]:  # type: ignore[list-item]
         try:
             for defn in load_definitions(path, registry):
-                checked.append({"path": defn.path, "kind": defn.kind, "version": defn.digest[:12],
-                                "states": len(defn.states), "transitions": len(defn.transitions)})
+                checked.append(
+                    {
+                        "path": defn.path,
+                        "kind": defn.kind,
+                        "version": defn.digest[:12],
+                        "states": len(defn.states),
+                        "transitions": len(defn.transitions),
+                    }
+                )
         except DefinitionError as exc:
             errors.extend(exc.errors)
     if as_json:
-        print(json.dumps({"ok": not errors, "definitions": checked,
-                          "errors": [{"file": e.file, "line": e.line, "column": e.column, "message": e.message}
-                                     for e in errors]}, ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                {
+                    "ok": not errors,
+                    "definitions": checked,
+                    "errors": [
+                        {"file": e.file, "line": e.line, "column": e.column, "message": e.message} for e in errors
+                    ],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
     else:
         for c in checked:
-            out.print(f"ok {c['path']}: {c['kind']} version {c['version']}, {c['states']} states, "
-                      f"{c['transitions']} transitions")
+            out.print(
+                f"ok {c['path']}: {c['kind']} version {c['version']}, {c['states']} states, "
+                f"{c['transitions']} transitions"
+            )
         for e in errors:
             print(str(e), file=sys.stderr)
     if errors:
@@ -157,22 +197,37 @@ def party_add(
     as_json: JsonOpt = False,
 ) -> None:
     """Add (or update) a handling unit and its chain of responsibility, or a deputy."""
-    chain = {k: v for k, v in {"principal_leader": principal_leader, "department_head": department_head,
-                               "handler": handler, "case_leader": case_leader}.items() if v}
+    chain = {
+        k: v
+        for k, v in {
+            "principal_leader": principal_leader,
+            "department_head": department_head,
+            "handler": handler,
+            "case_leader": case_leader,
+        }.items()
+        if v
+    }
     with _engine(ctx) as eng:
         row = eng.add_party(role, name, **chain)
     _emit(as_json, row, f"{row['role']} {row['name']} recorded")
 
 
 @party_app.command("list")
-def party_list(ctx: typer.Context, role: Annotated[str | None, typer.Option(help="unit or deputy.")] = None,
-               as_json: JsonOpt = False) -> None:
+def party_list(
+    ctx: typer.Context,
+    role: Annotated[str | None, typer.Option(help="unit or deputy.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
     """List units and deputies."""
     with _engine(ctx) as eng:
         rows = eng.parties(role)
     table = Table("role", "name", "主要领导", "部门负责人", "承办人员", "包案领导")
     for r in rows:
-        table.add_row(r["role"], r["name"], *(r[k] or "" for k in ("principal_leader", "department_head", "handler", "case_leader")))
+        table.add_row(
+            r["role"],
+            r["name"],
+            *(r[k] or "" for k in ("principal_leader", "department_head", "handler", "case_leader")),
+        )
     if as_json:
         _emit(True, rows, "")
     else:
@@ -210,13 +265,21 @@ def fire(
     sets: SetOpt = None,
     at: AtOpt = None,
     actor: ActorOpt = "office",
-    expect_version: Annotated[int | None, typer.Option(help="Fail with a conflict if the item is not at this version.")] = None,
+    expect_version: Annotated[
+        int | None, typer.Option(help="Fail with a conflict if the item is not at this version.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Fire TRIGGER on ITEM, e.g. duban fire 3 assign --set lead_unit=市民政局."""
     with _engine(ctx) as eng:
-        result = eng.fire(item, trigger, actor=Actor.parse(actor), at=parse_when(at),
-                          expected_version=expect_version, data=parse_sets(sets))
+        result = eng.fire(
+            item,
+            trigger,
+            actor=Actor.parse(actor),
+            at=parse_when(at),
+            expected_version=expect_version,
+            data=parse_sets(sets),
+        )
     _emit(as_json, result, _item_line(result))
 
 
@@ -229,8 +292,10 @@ def show(ctx: typer.Context, item: int, as_json: JsonOpt = False) -> None:
         _emit(True, detail, "")
         return
     out.print(_item_line(detail), style="bold")
-    out.print(f"year {detail.year}, round {detail.round}, key supervised: {'yes' if detail.key_supervised else 'no'}; "
-              f"next: {', '.join(detail.allowed_triggers) or '—'}")
+    out.print(
+        f"year {detail.year}, round {detail.round}, key supervised: {'yes' if detail.key_supervised else 'no'}; "
+        f"next: {', '.join(detail.allowed_triggers) or '—'}"
+    )
     for key, value in detail.data.items():
         out.print(f"  {key}: {value}")
     for name in ("assignments", "promises", "problems", "contacts", "votes"):
@@ -242,8 +307,9 @@ def show(ctx: typer.Context, item: int, as_json: JsonOpt = False) -> None:
             out.print(table)
     history = Table("#", "at (Asia/Shanghai)", "actor", "trigger", "from", "to", title="history")
     for h in detail.history:
-        history.add_row(str(h.seq), h.at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"), h.actor, h.trigger,
-                        h.source or "", h.dest)
+        history.add_row(
+            str(h.seq), h.at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"), h.actor, h.trigger, h.source or "", h.dest
+        )
     out.print(history)
 
 
@@ -269,12 +335,18 @@ def list_items(
 
 
 @audit_app.command("verify")
-def audit_verify(ctx: typer.Context, item: Annotated[int | None, typer.Argument()] = None, as_json: JsonOpt = False) -> None:
+def audit_verify(
+    ctx: typer.Context, item: Annotated[int | None, typer.Argument()] = None, as_json: JsonOpt = False
+) -> None:
     """Check the audit chain of one item or of all; exit 1 and name the first broken link if any."""
     with _engine(ctx) as eng:
         breaks = eng.verify_audit(item)
     if as_json:
-        _emit(True, {"ok": not breaks, "breaks": [{"item": b.item_id, "seq": b.seq, "problem": b.problem} for b in breaks]}, "")
+        _emit(
+            True,
+            {"ok": not breaks, "breaks": [{"item": b.item_id, "seq": b.seq, "problem": b.problem} for b in breaks]},
+            "",
+        )
     elif breaks:
         for b in breaks:
             print(f"broken: {b}", file=sys.stderr)
@@ -286,7 +358,9 @@ def audit_verify(ctx: typer.Context, item: Annotated[int | None, typer.Argument(
 
 @app.command()
 def demo(
-    db: Annotated[str, typer.Option("--db", help="Where to write the demo database (recreated).")] = "sqlite:///duban-demo.db",
+    db: Annotated[
+        str, typer.Option("--db", help="Where to write the demo database (recreated).")
+    ] = "sqlite:///duban-demo.db",
     as_json: JsonOpt = False,
 ) -> None:
     """Walk realistic items through every path of both lifecycles over a simulated year."""

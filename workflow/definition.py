@@ -16,41 +16,79 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from transitions import Machine
 
 from workflow.calendar import PeriodError, parse_period
 from workflow.errors import DefinitionError
 from workflow.fields import FIELD_TYPES, FieldSpec
 from workflow.registry import Context, Registry
+from workflow.yamlfile import LocatedYAML, YamlPath
 
 __all__ = [
-    "Branch", "Definition", "ParameterSpec", "ROLES", "StateSpec", "SubmitSpec", "TransitionSpec",
-    "bundled_dir", "compile_machine", "load_definition", "parse_definition",
+    "ROLES",
+    "Branch",
+    "Definition",
+    "ParameterSpec",
+    "StateSpec",
+    "SubmitSpec",
+    "TransitionSpec",
+    "bundled_dir",
+    "compile_machine",
+    "load_definition",
+    "parse_definition",
 ]
 
 #: Roles a transition may allow. ``lead_unit``, ``co_unit`` and ``assigned_unit`` are units acting
 #: on an item assigned to them; ``proposer`` and ``lead_deputy`` are deputies acting on their own item.
-ROLES = ("office", "leader", "committee", "system", "assigned_unit", "lead_unit", "co_unit",
-         "proposer", "lead_deputy")
+ROLES = ("office", "leader", "committee", "system", "assigned_unit", "lead_unit", "co_unit", "proposer", "lead_deputy")
 PARAMETER_TYPES = ("period", "integer", "number", "fraction", "boolean", "string")
 RESERVED_FIELDS = ("actor", "at", "data", "expected_version", "item_id", "trigger", "kind")
 _KEYS = {
-    "top": {"kind", "label", "description", "initial", "parameters", "states", "submit",
-            "transitions", "clocks", "notices"},
+    "top": {
+        "kind",
+        "label",
+        "description",
+        "initial",
+        "parameters",
+        "states",
+        "submit",
+        "transitions",
+        "clocks",
+        "notices",
+    },
     "state": {"label", "final", "description"},
-    "transition": {"trigger", "source", "dest", "roles", "label", "description", "fields", "guards",
-                   "actions", "branches", "notices"},
+    "transition": {
+        "trigger",
+        "source",
+        "dest",
+        "roles",
+        "label",
+        "description",
+        "fields",
+        "guards",
+        "actions",
+        "branches",
+        "notices",
+    },
     "branch": {"when", "if", "dest", "actions"},
-    "field": {"type", "required", "label", "description", "choices", "min", "max", "max_length",
-              "min_items", "max_items", "fields", "keep"},
+    "field": {
+        "type",
+        "required",
+        "label",
+        "description",
+        "choices",
+        "min",
+        "max",
+        "max_length",
+        "min_items",
+        "max_items",
+        "fields",
+        "keep",
+    },
     "parameter": {"type", "default", "label", "description"},
     "submit": {"roles", "fields", "guards", "label"},
 }
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-_MAX_NODES = 50_000
-_PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")}
-Path_ = tuple[str | int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +196,9 @@ def load_definition(path: str | Path, registry: Registry | None = None) -> Defin
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise DefinitionError(f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})", str(path), 1, 1) from None
+        raise DefinitionError(
+            f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})", str(path), 1, 1
+        ) from None
     except OSError as exc:
         raise DefinitionError(f"cannot read the file: {exc.strerror}", str(path), 0, 0) from None
     return parse_definition(text, str(path), registry)
@@ -166,63 +206,8 @@ def load_definition(path: str | Path, registry: Registry | None = None) -> Defin
 
 def parse_definition(text: str, file: str = "<string>", registry: Registry | None = None) -> Definition:
     """Validate YAML *text* as a definition; *file* names it in error messages."""
-    doc = _Located(text, file)
+    doc = LocatedYAML(text, file)
     return _Parser(doc, registry or Registry.default()).parse()
-
-
-class _Located:
-    """A YAML document as plain Python values plus the line and column of every key and value."""
-
-    def __init__(self, text: str, file: str) -> None:
-        self.file = file
-        self.text = text
-        self.values: dict[Path_, tuple[int, int]] = {}
-        self.keys: dict[Path_, tuple[int, int]] = {}
-        self._scalars = yaml.SafeLoader("")
-        self._count = 0
-        try:
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
-            self.root = self._convert(node, ()) if node is not None else None
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            problem = exc.problem or "invalid YAML"
-            if "'\\t'" in problem:
-                problem = "a tab character here; YAML is indented with spaces only"
-            line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-            raise DefinitionError(f"YAML syntax error: {problem}", file, line, col) from None
-        except RecursionError:
-            raise DefinitionError("the YAML is nested too deeply", file, 1, 1) from None
-
-    def _convert(self, node: yaml.Node, path: Path_) -> Any:
-        self._count += 1
-        if self._count > _MAX_NODES:
-            raise DefinitionError(f"the document has more than {_MAX_NODES} values (aliases included)",
-                                  self.file, node.start_mark.line + 1, node.start_mark.column + 1)
-        self.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
-        if node.tag not in _PLAIN_TAGS:
-            raise DefinitionError(f"YAML tag {node.tag!r} is not allowed; definitions hold plain data only",
-                                  self.file, *self.values[path])
-        if isinstance(node, yaml.MappingNode):
-            out: dict[str, Any] = {}
-            for key_node, value_node in node.value:
-                key = self._scalars.construct_object(key_node) if isinstance(key_node, yaml.ScalarNode) else None
-                where = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-                if not isinstance(key, str):
-                    raise DefinitionError(f"keys must be plain names, not {key!r}", self.file, *where)
-                if key in out:
-                    raise DefinitionError(f"duplicate key {key!r}", self.file, *where)
-                self.keys[(*path, key)] = where
-                out[key] = self._convert(value_node, (*path, key))
-            return out
-        if isinstance(node, yaml.SequenceNode):
-            return [self._convert(v, (*path, i)) for i, v in enumerate(node.value)]
-        return self._scalars.construct_object(node)
-
-    def where(self, path: Path_, key: bool = False) -> tuple[int, int]:
-        table = self.keys if key else self.values
-        while path and path not in table:
-            path = path[:-1]
-        return table.get(path, self.values.get(path, (1, 1)))
 
 
 def _suggest(name: Any, options: Iterable[str]) -> str:
@@ -231,12 +216,12 @@ def _suggest(name: Any, options: Iterable[str]) -> str:
 
 
 class _Parser:
-    def __init__(self, doc: _Located, registry: Registry) -> None:
+    def __init__(self, doc: LocatedYAML, registry: Registry) -> None:
         self.doc = doc
         self.registry = registry
         self.errors: list[DefinitionError] = []
 
-    def error(self, path: Path_, message: str, key: bool = False) -> None:
+    def error(self, path: YamlPath, message: str, key: bool = False) -> None:
         self.errors.append(DefinitionError(message, self.doc.file, *self.doc.where(path, key)))
 
     def fail(self) -> DefinitionError:
@@ -244,28 +229,31 @@ class _Parser:
         first.errors = list(self.errors)
         return first
 
-    def mapping(self, value: Any, path: Path_, kind: str, required: Iterable[str] = ()) -> dict[str, Any]:
+    def mapping(self, value: Any, path: YamlPath, kind: str, required: Iterable[str] = ()) -> dict[str, Any]:
         if not isinstance(value, dict):
             self.error(path, f"expected a mapping of {kind} keys, got {_typename(value)}")
             return {}
         allowed = _KEYS[kind]
         for key in value:
             if key not in allowed:
-                self.error((*path, key), f"unknown key {key!r} in {kind}{_suggest(key, allowed)}; "
-                           f"allowed: {', '.join(sorted(allowed))}", key=True)
+                self.error(
+                    (*path, key),
+                    f"unknown key {key!r} in {kind}{_suggest(key, allowed)}; allowed: {', '.join(sorted(allowed))}",
+                    key=True,
+                )
         for key in required:
             if key not in value:
                 self.error(path, f"{kind} needs the key {key!r}")
         return value
 
-    def names(self, value: Any, path: Path_, what: str) -> tuple[str, ...]:
+    def names(self, value: Any, path: YamlPath, what: str) -> tuple[str, ...]:
         items = [value] if isinstance(value, str) else value
         if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
             self.error(path, f"{what} must be a name or a list of names, got {_typename(value)}")
             return ()
         return tuple(items)
 
-    def text(self, value: Any, path: Path_, what: str) -> str:
+    def text(self, value: Any, path: YamlPath, what: str) -> str:
         if value is None:
             return ""
         if not isinstance(value, str):
@@ -273,19 +261,26 @@ class _Parser:
             return ""
         return value
 
-    def registered(self, names: tuple[str, ...], path: Path_, table: dict[str, Any], what: str) -> None:
+    def registered(self, names: tuple[str, ...], path: YamlPath, table: dict[str, Any], what: str) -> None:
         for i, name in enumerate(names):
             if name not in table:
                 hint = " (names are looked up in the engine's registry, never imported)" if "." in name else ""
                 known = ", ".join(sorted(table)) or "none"
-                self.error((*path, i), f"{what} {name!r} is not in the engine's registry{hint}"
-                           f"{_suggest(name, table)}; known {what}s: {known}")
+                self.error(
+                    (*path, i),
+                    f"{what} {name!r} is not in the engine's registry{hint}"
+                    f"{_suggest(name, table)}; known {what}s: {known}",
+                )
 
     def parse(self) -> Definition:
         root = self.doc.root
         if root is None:
-            raise DefinitionError("the file is empty; a definition needs kind, initial, states, "
-                                  "submit and transitions", self.doc.file, 1, 1)
+            raise DefinitionError(
+                "the file is empty; a definition needs kind, initial, states, submit and transitions",
+                self.doc.file,
+                1,
+                1,
+            )
         top = self.mapping(root, (), "top", required=("kind", "initial", "states", "submit", "transitions"))
         if self.errors and not top:
             raise self.fail()
@@ -301,17 +296,26 @@ class _Parser:
             self.error(("initial",), f"initial state {initial!r} is not defined{_suggest(initial, states)}")
         for reserved in ("clocks", "notices"):
             if top.get(reserved):
-                self.error((reserved,), f"{reserved!r} is reserved for statutory clocks and notices, "
-                           "which this version of duban does not read yet; leave it empty")
+                self.error(
+                    (reserved,),
+                    f"{reserved!r} is reserved for statutory clocks and notices, "
+                    "which this version of duban does not read yet; leave it empty",
+                )
         if not self.errors:
             self.check_graph(str(initial), states, transitions)
         if self.errors:
             raise self.fail()
         canonical = json.dumps(root, sort_keys=True, ensure_ascii=False, default=str)
         return Definition(
-            kind=str(kind), label=self.text(top.get("label"), ("label",), "label") or str(kind),
-            path=self.doc.file, source=self.doc.text, digest=hashlib.sha256(canonical.encode()).hexdigest(),
-            initial=str(initial), states=states, transitions=transitions, parameters=parameters,
+            kind=str(kind),
+            label=self.text(top.get("label"), ("label",), "label") or str(kind),
+            path=self.doc.file,
+            source=self.doc.text,
+            digest=hashlib.sha256(canonical.encode()).hexdigest(),
+            initial=str(initial),
+            states=states,
+            transitions=transitions,
+            parameters=parameters,
             submit=submit,
         )
 
@@ -321,7 +325,7 @@ class _Parser:
             self.error(("states",), "states must be a mapping of state names to {label, final}")
             return out
         for name, spec in raw.items():
-            path: Path_ = ("states", name)
+            path: YamlPath = ("states", name)
             if not _NAME.match(name) or name == "same":
                 self.error(path, f"state name {name!r} must be a lower-case name (a-z, 0-9, _)", key=True)
             spec = self.mapping(spec, path, "state", required=("label",))
@@ -337,20 +341,25 @@ class _Parser:
             self.error(("parameters",), "parameters must be a mapping of names to {type, default}")
             return out
         for name, spec in raw.items():
-            path: Path_ = ("parameters", name)
+            path: YamlPath = ("parameters", name)
             spec = self.mapping(spec, path, "parameter", required=("type", "default"))
             ptype, default = spec.get("type"), spec.get("default")
             if ptype not in PARAMETER_TYPES:
-                self.error((*path, "type"), f"unknown parameter type {ptype!r}{_suggest(ptype, PARAMETER_TYPES)}; "
-                           f"types: {', '.join(PARAMETER_TYPES)}")
+                self.error(
+                    (*path, "type"),
+                    f"unknown parameter type {ptype!r}{_suggest(ptype, PARAMETER_TYPES)}; "
+                    f"types: {', '.join(PARAMETER_TYPES)}",
+                )
                 continue
             problem = check_parameter(str(ptype), default)
             if problem:
                 self.error((*path, "default"), f"default of {name!r}: {problem}")
-            out[name] = ParameterSpec(name, str(ptype), default, self.text(spec.get("label"), (*path, "label"), "label"))
+            out[name] = ParameterSpec(
+                name, str(ptype), default, self.text(spec.get("label"), (*path, "label"), "label")
+            )
         return out
 
-    def fields(self, raw: Any, path: Path_) -> tuple[FieldSpec, ...]:
+    def fields(self, raw: Any, path: YamlPath) -> tuple[FieldSpec, ...]:
         if raw is None:
             return ()
         if not isinstance(raw, dict):
@@ -360,17 +369,29 @@ class _Parser:
         for name, spec in raw.items():
             fpath = (*path, name)
             if not _NAME.match(name) or name in RESERVED_FIELDS:
-                self.error(fpath, f"field name {name!r} must be a lower-case name and not one of "
-                           f"{', '.join(RESERVED_FIELDS)}", key=True)
+                self.error(
+                    fpath,
+                    f"field name {name!r} must be a lower-case name and not one of {', '.join(RESERVED_FIELDS)}",
+                    key=True,
+                )
             spec = self.mapping(spec, fpath, "field", required=("type",))
             ftype = spec.get("type")
             if ftype not in FIELD_TYPES:
-                self.error((*fpath, "type"), f"unknown field type {ftype!r}{_suggest(ftype, FIELD_TYPES)}; "
-                           f"types: {', '.join(FIELD_TYPES)}")
+                self.error(
+                    (*fpath, "type"),
+                    f"unknown field type {ftype!r}{_suggest(ftype, FIELD_TYPES)}; types: {', '.join(FIELD_TYPES)}",
+                )
                 continue
             kw: dict[str, Any] = {}
-            for key, types in (("required", bool), ("keep", bool), ("min", (int, float)), ("max", (int, float)),
-                               ("max_length", int), ("min_items", int), ("max_items", int)):
+            for key, types in (
+                ("required", bool),
+                ("keep", bool),
+                ("min", (int, float)),
+                ("max", (int, float)),
+                ("max_length", int),
+                ("min_items", int),
+                ("max_items", int),
+            ):
                 if key in spec:
                     if not isinstance(spec[key], types) or (types is not bool and isinstance(spec[key], bool)):
                         self.error((*fpath, key), f"{key} has the wrong type: {spec[key]!r}")
@@ -385,7 +406,9 @@ class _Parser:
                 kw["fields"] = self.fields(spec.get("fields"), (*fpath, "fields"))
                 if not kw["fields"]:
                     self.error(fpath, f"records field {name!r} needs fields for its entries")
-            out.append(FieldSpec(name, str(ftype), label=self.text(spec.get("label"), (*fpath, "label"), "label"), **kw))
+            out.append(
+                FieldSpec(name, str(ftype), label=self.text(spec.get("label"), (*fpath, "label"), "label"), **kw)
+            )
         return tuple(out)
 
     def submit(self, raw: Any) -> SubmitSpec:
@@ -399,7 +422,7 @@ class _Parser:
         self.registered(guards, ("submit", "guards"), self.registry.guards, "guard")
         return SubmitSpec(roles, fields, guards)
 
-    def roles(self, raw: Any, path: Path_) -> tuple[str, ...]:
+    def roles(self, raw: Any, path: YamlPath) -> tuple[str, ...]:
         roles = self.names(raw, path, "roles")
         if raw is not None and not roles:
             self.error(path, f"roles must name at least one of {', '.join(ROLES)}")
@@ -415,7 +438,7 @@ class _Parser:
         out: list[TransitionSpec] = []
         seen: dict[tuple[str, str], int] = {}
         for i, spec in enumerate(raw):
-            path: Path_ = ("transitions", i)
+            path: YamlPath = ("transitions", i)
             spec = self.mapping(spec, path, "transition", required=("trigger", "source", "roles"))
             trigger = spec.get("trigger")
             if not isinstance(trigger, str) or not _NAME.match(trigger):
@@ -427,32 +450,43 @@ class _Parser:
                 if source not in states:
                     self.error(spath, f"unknown state {source!r}{_suggest(source, states)}")
                 elif (source, trigger) in seen:
-                    self.error(spath, f"trigger {trigger!r} from state {source!r} is already defined by "
-                               f"transition {seen[(source, trigger)] + 1}; merge them or use branches")
+                    self.error(
+                        spath,
+                        f"trigger {trigger!r} from state {source!r} is already defined by "
+                        f"transition {seen[(source, trigger)] + 1}; merge them or use branches",
+                    )
                 seen[(source, trigger)] = i
             fields = self.fields(spec.get("fields"), (*path, "fields"))
-            branches = tuple(self.branch(b, (*path, "branches", k), states, fields)
-                             for k, b in enumerate(spec.get("branches") or []))
+            branches = tuple(
+                self.branch(b, (*path, "branches", k), states, fields) for k, b in enumerate(spec.get("branches") or [])
+            )
             guards = self.names(spec.get("guards", []), (*path, "guards"), "guards")
             actions = self.names(spec.get("actions", []), (*path, "actions"), "actions")
             self.registered(guards, (*path, "guards"), self.registry.guards, "guard")
             self.registered(actions, (*path, "actions"), self.registry.actions, "action")
             if spec.get("notices"):
                 self.error((*path, "notices"), "transition notices are reserved and not read yet; leave them out")
-            out.append(TransitionSpec(
-                trigger=trigger, sources=sources, dest=self.dest(spec.get("dest"), (*path, "dest"), states),
-                roles=self.roles(spec.get("roles"), (*path, "roles")),
-                label=self.text(spec.get("label"), (*path, "label"), "label"),
-                fields=fields, guards=guards, actions=actions, branches=branches,
-            ))
+            out.append(
+                TransitionSpec(
+                    trigger=trigger,
+                    sources=sources,
+                    dest=self.dest(spec.get("dest"), (*path, "dest"), states),
+                    roles=self.roles(spec.get("roles"), (*path, "roles")),
+                    label=self.text(spec.get("label"), (*path, "label"), "label"),
+                    fields=fields,
+                    guards=guards,
+                    actions=actions,
+                    branches=branches,
+                )
+            )
         return tuple(out)
 
-    def dest(self, dest: Any, path: Path_, states: dict[str, StateSpec]) -> str | None:
+    def dest(self, dest: Any, path: YamlPath, states: dict[str, StateSpec]) -> str | None:
         if dest is not None and dest not in states:
             self.error(path, f"unknown state {dest!r}{_suggest(dest, states)} (leave dest out to keep the state)")
         return dest if dest in states else None
 
-    def branch(self, raw: Any, path: Path_, states: dict[str, StateSpec], fields: tuple[FieldSpec, ...]) -> Branch:
+    def branch(self, raw: Any, path: YamlPath, states: dict[str, StateSpec], fields: tuple[FieldSpec, ...]) -> Branch:
         spec = self.mapping(raw, path, "branch")
         when, condition = spec.get("when"), spec.get("if")
         if (when is None) == (condition is None):
@@ -460,13 +494,20 @@ class _Parser:
         match: dict[str, tuple[Any, ...]] = {}
         if when is not None:
             by_name = {f.name: f for f in fields}
-            for name, value in (when.items() if isinstance(when, dict) else []):
+            for name, value in when.items() if isinstance(when, dict) else []:
                 values = tuple(value) if isinstance(value, list) else (value,)
                 f = by_name.get(name)
                 if f is None:
-                    self.error((*path, "when", name), f"'when' names {name!r}, which is not a field of this transition", key=True)
+                    self.error(
+                        (*path, "when", name),
+                        f"'when' names {name!r}, which is not a field of this transition",
+                        key=True,
+                    )
                 elif f.choices and not set(values) <= set(f.choices):
-                    self.error((*path, "when", name), f"{values!r} is not among the choices of {name!r}: {', '.join(f.choices)}")
+                    self.error(
+                        (*path, "when", name),
+                        f"{values!r} is not among the choices of {name!r}: {', '.join(f.choices)}",
+                    )
                 match[name] = values
             if not isinstance(when, dict) or not when:
                 self.error((*path, "when"), "'when' must map field names to the values that select this branch")
@@ -491,11 +532,17 @@ class _Parser:
             if name not in reached:
                 self.error(("states", name), f"state {name!r} cannot be reached from {initial!r}", key=True)
             if spec.final and any(name in t.sources for t in transitions):
-                self.error(("states", name), f"final state {name!r} has outgoing transitions; "
-                           "mark it final: false or remove them", key=True)
+                self.error(
+                    ("states", name),
+                    f"final state {name!r} has outgoing transitions; mark it final: false or remove them",
+                    key=True,
+                )
             if not spec.final and not edges[name]:
-                self.error(("states", name), f"state {name!r} is a dead end: it is not final and no "
-                           "transition leaves it", key=True)
+                self.error(
+                    ("states", name),
+                    f"state {name!r} is a dead end: it is not final and no transition leaves it",
+                    key=True,
+                )
 
 
 def check_parameter(ptype: str, value: Any) -> str | None:
@@ -518,19 +565,32 @@ def check_parameter(ptype: str, value: Any) -> str | None:
 
 def compile_machine(defn: Definition, registry: Registry) -> Machine:
     """One shared, model-less machine for *defn*; fire it with ``machine.events[t].trigger(ctx)``."""
-    machine = Machine(model=None, states=list(defn.states), initial=defn.initial, send_event=True,
-                      auto_transitions=False, ignore_invalid_triggers=False)
+    machine = Machine(
+        model=None,
+        states=list(defn.states),
+        initial=defn.initial,
+        send_event=True,
+        auto_transitions=False,
+        ignore_invalid_triggers=False,
+    )
     for t in defn.transitions:
-        guards = [_on_ctx(registry.guards[g]) for g in t.guards]
+        guards: list[Any] = [_on_ctx(registry.guards[g]) for g in t.guards]
         actions = [registry.actions[a] for a in t.actions]
-        candidates = [(b.dest, _branch_condition(b, registry), actions + [registry.actions[a] for a in b.actions])
-                      for b in t.branches] + [(t.dest, None, actions)]
+        candidates = [
+            (b.dest, _branch_condition(b, registry), actions + [registry.actions[a] for a in b.actions])
+            for b in t.branches
+        ] + [(t.dest, None, actions)]
         for source in t.sources:
             for k, (dest, condition, acts) in enumerate(candidates):
                 # Guards run once, as the prepare step of the first candidate tried.
-                machine.add_transition(t.trigger, source, dest, prepare=guards if k == 0 else [],
-                                       conditions=[condition] if condition else [],
-                                       after=[_on_ctx(a) for a in acts])
+                machine.add_transition(
+                    t.trigger,
+                    source,
+                    dest,
+                    prepare=guards if k == 0 else None,
+                    conditions=condition,
+                    after=[_on_ctx(a) for a in acts],
+                )
     return machine
 
 
@@ -546,4 +606,6 @@ def _branch_condition(branch: Branch, registry: Registry) -> Callable[[Any], boo
 
 
 def _typename(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "text", type(None): "nothing"}.get(type(value), type(value).__name__)
+    return {dict: "a mapping", list: "a list", str: "text", type(None): "nothing"}.get(
+        type(value), type(value).__name__
+    )

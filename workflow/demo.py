@@ -85,14 +85,45 @@ def run_demo(url: str = "sqlite:///duban-demo.db", echo: Callable[[str], None] |
 
 def _suggestions(s: _Script) -> None:
     unit = {name: Actor("unit", name) for name in UNITS}
-    session = {"origin": "session", "session": "市十五届人大五次会议"}
-    s.submit("2026-01-12", "bus", "suggestion", title="关于增加通勤班车密度的建议", proposers=["王芳", "李强", "张敏"],
-                   lead_deputy="王芳", body="早晚高峰通勤班车间隔过长, 建议加密班次。", **session)
-    s.submit("2026-01-12", "bridge", "suggestion", title="关于在实验中学门前修建过街天桥的建议", proposers=["张伟"], **session)
-    s.submit("2026-01-13", "lights", "suggestion", title="关于在学校路段设置减速慢行信号灯的建议", proposers=["刘洋"], **session)
-    s.submit("2026-03-18", "elderly", "suggestion", title="关于公布社区养老服务清单的建议", proposers=["陈静"],
-                       origin="between_sessions", actor=Actor("deputy", "陈静"))
-    s.submit("2026-01-13", "personal", "suggestion", title="关于解决本人子女入学问题的建议", proposers=["赵磊"], **session)
+    session: dict[str, Any] = {"origin": "session", "session": "市十五届人大五次会议"}
+    s.submit(
+        "2026-01-12",
+        "bus",
+        "suggestion",
+        title="关于增加通勤班车密度的建议",
+        proposers=["王芳", "李强", "张敏"],
+        lead_deputy="王芳",
+        body="早晚高峰通勤班车间隔过长, 建议加密班次。",
+        **session,
+    )
+    s.submit(
+        "2026-01-12",
+        "bridge",
+        "suggestion",
+        title="关于在实验中学门前修建过街天桥的建议",
+        proposers=["张伟"],
+        **session,
+    )
+    s.submit(
+        "2026-01-13",
+        "lights",
+        "suggestion",
+        title="关于在学校路段设置减速慢行信号灯的建议",
+        proposers=["刘洋"],
+        **session,
+    )
+    s.submit(
+        "2026-03-18",
+        "elderly",
+        "suggestion",
+        title="关于公布社区养老服务清单的建议",
+        proposers=["陈静"],
+        origin="between_sessions",
+        actor=Actor("deputy", "陈静"),
+    )
+    s.submit(
+        "2026-01-13", "personal", "suggestion", title="关于解决本人子女入学问题的建议", proposers=["赵磊"], **session
+    )
     s.submit("2026-01-13", "dup", "suggestion", title="关于增设公交站台的建议", proposers=["孙悦"], **session)
 
     for label in ("bus", "bridge", "lights", "dup"):
@@ -103,7 +134,13 @@ def _suggestions(s: _Script) -> None:
 
     # 交办会: assignments made at the assignment meeting.
     s("2026-02-10", "bus", "assign", lead_unit="市交通运输局", co_units=["市住房和城乡建设局"])
-    s("2026-02-10", "bridge", "assign", lead_unit="市住房和城乡建设局", co_units=["市公安局交通警察支队", "市自然资源和规划局"])
+    s(
+        "2026-02-10",
+        "bridge",
+        "assign",
+        lead_unit="市住房和城乡建设局",
+        co_units=["市公安局交通警察支队", "市自然资源和规划局"],
+    )
     s("2026-02-10", "lights", "assign", lead_unit="市交通运输局")
     s("2026-04-01", "elderly", "assign", split_units=["市民政局", "市卫生健康委员会"])
     s("2026-02-20", "bridge", "designate_key", LEADER, supervising_leader="刘副主任", case_leader="李文华")
@@ -114,8 +151,16 @@ def _suggestions(s: _Script) -> None:
     s("2026-02-20", "bus", "record_contact", unit["市交通运输局"], stage="before", method="visit", note="走访王芳代表")
     s("2026-03-10", "bus", "submit_co_opinion", unit["市住房和城乡建设局"], opinion="同意在新建小区设置站点")
     s("2026-04-15", "bus", "record_contact", unit["市交通运输局"], stage="during", method="meeting")
-    s("2026-05-06", "bus", "reply", unit["市交通运输局"], category="B", text="已调整3条线路, 其余列入下半年计划",
-            signer="赵建国", promises=[{"what": "早晚高峰班次加密至10分钟一班", "by": "2026-10-31"}])
+    s(
+        "2026-05-06",
+        "bus",
+        "reply",
+        unit["市交通运输局"],
+        category="B",
+        text="已调整3条线路, 其余列入下半年计划",
+        signer="赵建国",
+        promises=[{"what": "早晚高峰班次加密至10分钟一班", "by": "2026-10-31"}],
+    )
     s("2026-05-20", "bus", "evaluate", Actor("deputy", "王芳"), result="satisfied", comment="沟通充分")
     s("2026-05-25", "bus", "close")
 
@@ -123,9 +168,24 @@ def _suggestions(s: _Script) -> None:
     s("2026-02-13", "lights", "request_reassignment", unit["市交通运输局"], reason="信号灯设置属交警部门职责")
     s("2026-02-17", "lights", "reassign", lead_unit="市公安局交通警察支队")
     s("2026-02-18", "lights", "accept", unit["市公安局交通警察支队"])
-    s("2026-04-20", "lights", "request_extension", unit["市公安局交通警察支队"], reason="需与教育部门联合勘察", period="1 month")
+    s(
+        "2026-04-20",
+        "lights",
+        "request_extension",
+        unit["市公安局交通警察支队"],
+        reason="需与教育部门联合勘察",
+        period="1 month",
+    )
     s("2026-04-22", "lights", "approve_extension", period="1 month")
-    s("2026-06-10", "lights", "reply", unit["市公安局交通警察支队"], category="A", text="已在5所学校路段设置信号灯", signer="蒋卫东")
+    s(
+        "2026-06-10",
+        "lights",
+        "reply",
+        unit["市公安局交通警察支队"],
+        category="A",
+        text="已在5所学校路段设置信号灯",
+        signer="蒋卫东",
+    )
     s("2026-06-20", "lights", "evaluate", OFFICE, result="basically_satisfied", comment="征询意见表 (纸质) 录入")
     s("2026-06-21", "lights", "close")
 
@@ -135,65 +195,178 @@ def _suggestions(s: _Script) -> None:
         s("2026-02-12", "bridge", "accept", unit[name])
     s("2026-03-01", "bridge", "submit_co_opinion", unit["市公安局交通警察支队"], opinion="支持, 建议同步设置信号灯")
     s("2026-03-05", "bridge", "submit_co_opinion", unit["市自然资源和规划局"], opinion="用地符合规划")
-    s("2026-04-28", "bridge", "reply", unit["市住房和城乡建设局"], category="C", text="受资金限制, 待以后解决", signer="李文华",
-      promises=[{"what": "争取列入明年城建计划", "by": "2027-03-31"}])
+    s(
+        "2026-04-28",
+        "bridge",
+        "reply",
+        unit["市住房和城乡建设局"],
+        category="C",
+        text="受资金限制, 待以后解决",
+        signer="李文华",
+        promises=[{"what": "争取列入明年城建计划", "by": "2027-03-31"}],
+    )
     s("2026-05-12", "bridge", "evaluate", Actor("deputy", "张伟"), result="unsatisfied", comment="学生安全问题紧迫")
-    s("2026-05-15", "bridge", "record_contact", unit["市住房和城乡建设局"], stage="during", method="meeting", note="现场会")
-    s("2026-06-10", "bridge", "reply", unit["市住房和城乡建设局"], category="B", text="已纳入年内开工计划", signer="李文华",
-      promises=[{"what": "9月底前开工建设", "by": "2026-09-30"}])
+    s(
+        "2026-05-15",
+        "bridge",
+        "record_contact",
+        unit["市住房和城乡建设局"],
+        stage="during",
+        method="meeting",
+        note="现场会",
+    )
+    s(
+        "2026-06-10",
+        "bridge",
+        "reply",
+        unit["市住房和城乡建设局"],
+        category="B",
+        text="已纳入年内开工计划",
+        signer="李文华",
+        promises=[{"what": "9月底前开工建设", "by": "2026-09-30"}],
+    )
     s("2026-06-18", "bridge", "evaluate", Actor("deputy", "张伟"), result="basically_satisfied")
     s("2026-06-20", "bridge", "close")
-    s("2026-10-15", "bridge", "verify_commitment", promise=s.promise("bridge", -1), outcome="broken", note="回头看: 尚未开工")
+    s(
+        "2026-10-15",
+        "bridge",
+        "verify_commitment",
+        promise=s.promise("bridge", -1),
+        outcome="broken",
+        note="回头看: 尚未开工",
+    )
     s("2026-10-16", "bridge", "reopen", LEADER, reason="回头看发现承诺未落实")
-    s("2026-11-30", "bridge", "reply", unit["市住房和城乡建设局"], category="A", text="天桥已开工, 预计春节前通行", signer="李文华")
+    s(
+        "2026-11-30",
+        "bridge",
+        "reply",
+        unit["市住房和城乡建设局"],
+        category="A",
+        text="天桥已开工, 预计春节前通行",
+        signer="李文华",
+    )
     s("2026-12-10", "bridge", "evaluate", Actor("deputy", "张伟"), result="satisfied")
     s("2026-12-12", "bridge", "close")
-    s("2026-12-15", "bus", "verify_commitment", promise=s.promise("bus", 0), outcome="kept",
-      note="回头看: 已加密班次")
+    s("2026-12-15", "bus", "verify_commitment", promise=s.promise("bus", 0), outcome="kept", note="回头看: 已加密班次")
 
     # The split elderly-care item: each unit replies its part.
     for name in ("市民政局", "市卫生健康委员会"):
         s("2026-04-02", "elderly", "accept", unit[name])
     s("2026-06-01", "elderly", "reply", unit["市民政局"], category="A", text="已公布社区养老服务清单", signer="郑红")
-    s("2026-06-05", "elderly", "reply", unit["市卫生健康委员会"], category="A", text="已公布医养结合服务项目", signer="杨帆")
+    s(
+        "2026-06-05",
+        "elderly",
+        "reply",
+        unit["市卫生健康委员会"],
+        category="A",
+        text="已公布医养结合服务项目",
+        signer="杨帆",
+    )
     s("2026-06-15", "elderly", "evaluate", Actor("deputy", "陈静"), result="satisfied")
     s("2026-06-16", "elderly", "close")
 
 
 def _review_opinions(s: _Script) -> None:
     gov = Actor("unit", "市人民政府")
-    s.submit("2026-04-28", "traffic", "review_opinion", title="关于道路交通安全法执法检查报告的审议意见",
-                       basis="inspection", committee="监察和司法委员会", meeting="市十五届人大常委会第二十次会议")
-    s.submit("2026-06-26", "assets", "review_opinion", title="关于国有自然资源资产管理情况的审议意见",
-                      basis="work_report", committee="财政经济委员会", meeting="市十五届人大常委会第二十二次会议")
+    s.submit(
+        "2026-04-28",
+        "traffic",
+        "review_opinion",
+        title="关于道路交通安全法执法检查报告的审议意见",
+        basis="inspection",
+        committee="监察和司法委员会",
+        meeting="市十五届人大常委会第二十次会议",
+    )
+    s.submit(
+        "2026-06-26",
+        "assets",
+        "review_opinion",
+        title="关于国有自然资源资产管理情况的审议意见",
+        basis="work_report",
+        committee="财政经济委员会",
+        meeting="市十五届人大常委会第二十二次会议",
+    )
     problems = ["酒驾醉驾查处力度不足", "农村道路安全设施缺失", "重点车辆动态监管不到位", "交通安全宣传覆盖面窄"]
     s("2026-05-08", "traffic", "approve", LEADER)
     s("2026-05-12", "traffic", "assign", lead_unit="市人民政府", problems=[{"title": p} for p in problems])
-    s("2026-06-10", "traffic", "submit_rectification_plan", gov, measures=[
-        {"problem": n, "measure": f"针对“{p}”制定专项整改方案", "owner": "市公安局交通警察支队", "due": "2026-10-31"}
-        for n, p in enumerate(problems, start=1)])
+    s(
+        "2026-06-10",
+        "traffic",
+        "submit_rectification_plan",
+        gov,
+        measures=[
+            {
+                "problem": n,
+                "measure": f"针对“{p}”制定专项整改方案",
+                "owner": "市公安局交通警察支队",
+                "due": "2026-10-31",
+            }
+            for n, p in enumerate(problems, start=1)
+        ],
+    )
     s("2026-08-20", "traffic", "update_problem", gov, problem=1, status="rectified", note="开展夏季专项整治")
-    s("2026-09-15", "traffic", "submit_report", gov, text="关于研究处理道路交通安全法执法检查报告审议意见情况的报告",
-      consulted_committee="监察和司法委员会", consulted_on="2026-09-05", signer="市长")
+    s(
+        "2026-09-15",
+        "traffic",
+        "submit_report",
+        gov,
+        text="关于研究处理道路交通安全法执法检查报告审议意见情况的报告",
+        consulted_committee="监察和司法委员会",
+        consulted_on="2026-09-05",
+        signer="市长",
+    )
     s("2026-10-28", "traffic", "deliberate", COMMITTEE, meeting="市十五届人大常委会第二十四次会议")
     s("2026-10-28", "traffic", "vote", COMMITTEE, satisfied=10, basically_satisfied=8, unsatisfied=21)
     s("2026-10-30", "traffic", "order_second_review", LEADER, reason="农村道路安全设施问题整改不到位")
     s("2026-11-20", "traffic", "update_problem", gov, problem=2, status="rectified")
-    s("2026-12-01", "traffic", "submit_report", gov, text="关于二次审议意见研究处理情况的报告",
-      consulted_committee="监察和司法委员会", consulted_on="2026-11-25", signer="市长")
+    s(
+        "2026-12-01",
+        "traffic",
+        "submit_report",
+        gov,
+        text="关于二次审议意见研究处理情况的报告",
+        consulted_committee="监察和司法委员会",
+        consulted_on="2026-11-25",
+        signer="市长",
+    )
     s("2026-12-22", "traffic", "deliberate", COMMITTEE, meeting="市十五届人大常委会第二十六次会议")
     s("2026-12-22", "traffic", "vote", COMMITTEE, satisfied=26, basically_satisfied=9, unsatisfied=4)
     s("2026-12-24", "traffic", "close_problem", problem=1, note="销号")
     s("2026-12-28", "traffic", "close")
 
     s("2026-07-02", "assets", "approve", LEADER)
-    s("2026-07-06", "assets", "assign", lead_unit="市人民政府", co_units=["市自然资源和规划局"],
-      problems=[{"title": "资产底数不清"}, {"title": "收益管理不规范"}])
-    s("2026-08-05", "assets", "submit_rectification_plan", gov, measures=[
-        {"problem": 1, "measure": "开展全民所有自然资源资产清查", "owner": "市自然资源和规划局", "due": "2026-12-31"},
-        {"problem": 2, "measure": "建立资产收益台账", "owner": "市财政局", "due": "2026-11-30"}])
-    s("2026-11-10", "assets", "submit_report", gov, text="关于国有自然资源资产管理审议意见研究处理情况的报告",
-      consulted_committee="财政经济委员会", consulted_on="2026-11-01")
+    s(
+        "2026-07-06",
+        "assets",
+        "assign",
+        lead_unit="市人民政府",
+        co_units=["市自然资源和规划局"],
+        problems=[{"title": "资产底数不清"}, {"title": "收益管理不规范"}],
+    )
+    s(
+        "2026-08-05",
+        "assets",
+        "submit_rectification_plan",
+        gov,
+        measures=[
+            {
+                "problem": 1,
+                "measure": "开展全民所有自然资源资产清查",
+                "owner": "市自然资源和规划局",
+                "due": "2026-12-31",
+            },
+            {"problem": 2, "measure": "建立资产收益台账", "owner": "市财政局", "due": "2026-11-30"},
+        ],
+    )
+    s(
+        "2026-11-10",
+        "assets",
+        "submit_report",
+        gov,
+        text="关于国有自然资源资产管理审议意见研究处理情况的报告",
+        consulted_committee="财政经济委员会",
+        consulted_on="2026-11-01",
+    )
     s("2026-12-22", "assets", "deliberate", COMMITTEE)
     s("2026-12-22", "assets", "vote", COMMITTEE, satisfied=30, basically_satisfied=7, unsatisfied=2)
     s("2026-12-28", "assets", "close")
@@ -205,10 +378,12 @@ def _summary(eng: Engine, s: _Script, echo: Callable[[str], None] | None) -> dic
     rated = [i for i in items if i.kind == "suggestion" and "result" in i.data]
     satisfied = sum(1 for d in rated if d.data["result"] in ("satisfied", "basically_satisfied"))
     breaks = eng.verify_audit()
-    summary = {
-        "items": len(items), "steps": s.steps,
+    summary: dict[str, Any] = {
+        "items": len(items),
+        "steps": s.steps,
         "by_state": {f"{kind} {label}": n for (kind, label), n in sorted(by_state.items())},
-        "suggestions_rated": len(rated), "satisfied_or_basically": satisfied,
+        "suggestions_rated": len(rated),
+        "satisfied_or_basically": satisfied,
         "rehandled": sum(1 for i in items if i.kind == "suggestion" and i.round > 0),
         "audit_intact": not breaks,
     }

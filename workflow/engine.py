@@ -18,18 +18,34 @@ from transitions import Machine
 
 from workflow import store
 from workflow.audit import GENESIS, AuditBreak, chain_hash, verify_chain
-from workflow.definition import Definition, bundled_dir, check_parameter, compile_machine, load_definition, parse_definition
-from workflow.errors import ConflictError, DefinitionError, InvalidTransition, NotFound, PermissionDenied, ValidationError
+from workflow.definition import (
+    Definition,
+    bundled_dir,
+    check_parameter,
+    compile_machine,
+    load_definition,
+    parse_definition,
+)
+from workflow.errors import (
+    ConflictError,
+    DefinitionError,
+    InvalidTransition,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
 from workflow.fields import check_data
 from workflow.model import Actor, AuditEntry, Item, ItemDetail, plain
 from workflow.registry import Context, Registry
 
-__all__ = ["Engine", "SHANGHAI"]
+__all__ = ["SHANGHAI", "Engine"]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 OFFICE = Actor("office")
-_T = {name: store.TABLES[f"duban_{name}"] for name in (
-    "item", "definition", "audit", "assignment", "promise", "problem", "contact", "vote", "party")}
+_T = {
+    name: store.TABLES[f"duban_{name}"]
+    for name in ("item", "definition", "audit", "assignment", "promise", "problem", "contact", "vote", "party")
+}
 _ITEM, _AUDIT = _T["item"], _T["audit"]
 _LEADS = ("lead", "split")
 _DIRECT_ROLES = ("office", "leader", "committee", "system")
@@ -99,12 +115,25 @@ class Engine:
                 found = conn.execute(query).scalar()
                 if found is not None:
                     break
-                number = conn.execute(sa.select(sa.func.coalesce(sa.func.max(table.c.number), 0))
-                                      .where(table.c.kind == defn.kind)).scalar_one() + 1
+                number = (
+                    conn.execute(
+                        sa.select(sa.func.coalesce(sa.func.max(table.c.number), 0)).where(table.c.kind == defn.kind)
+                    ).scalar_one()
+                    + 1
+                )
                 try:
-                    found = conn.execute(sa.insert(table).values(
-                        kind=defn.kind, number=number, digest=defn.digest, path=defn.path, source=defn.source,
-                        created_at=self.clock()).returning(table.c.id)).scalar_one()
+                    found = conn.execute(
+                        sa.insert(table)
+                        .values(
+                            kind=defn.kind,
+                            number=number,
+                            digest=defn.digest,
+                            path=defn.path,
+                            source=defn.source,
+                            created_at=self.clock(),
+                        )
+                        .returning(table.c.id)
+                    ).scalar_one()
                     break
                 except IntegrityError:
                     conn.rollback()
@@ -152,13 +181,13 @@ class Engine:
             if key not in columns:
                 raise ValidationError(key, f"not a party field; fields: {', '.join(sorted(columns))}")
         with self.db.begin() as conn:
-            key = (table.c.role == role, table.c.name == name.strip())
-            if conn.execute(sa.select(table.c.id).where(*key)).first():
+            match = (table.c.role == role, table.c.name == name.strip())
+            if conn.execute(sa.select(table.c.id).where(*match)).first():
                 if details:
-                    conn.execute(sa.update(table).where(*key).values(**details))
+                    conn.execute(sa.update(table).where(*match).values(**details))
             else:
                 conn.execute(sa.insert(table).values(role=role, name=name.strip(), contacts={}, **details))
-            return dict(conn.execute(sa.select(table).where(*key)).one()._mapping)
+            return dict(conn.execute(sa.select(table).where(*match)).one()._mapping)
 
     def parties(self, role: str | None = None) -> list[dict[str, Any]]:
         table = _T["party"]
@@ -175,8 +204,15 @@ class Engine:
             raise ValidationError("at", f"must be a timezone-aware date and time, not {at!r}")
         return at.astimezone(dt.UTC)
 
-    def submit(self, kind: str, *, actor: Actor = OFFICE, at: dt.datetime | None = None,
-               data: Mapping[str, Any] | None = None, **fields: Any) -> Item:
+    def submit(
+        self,
+        kind: str,
+        *,
+        actor: Actor = OFFICE,
+        at: dt.datetime | None = None,
+        data: Mapping[str, Any] | None = None,
+        **fields: Any,
+    ) -> Item:
         """Create an item of *kind* from its submission fields; returns it in its initial state."""
         at = self._instant(at)
         def_id = self._current_id(kind)
@@ -190,18 +226,42 @@ class Engine:
                 self.registry.guards[name](ctx)
             stored = plain(values)
             title = stored["title"]
-            item_id = conn.execute(sa.insert(_ITEM).values(
-                kind=kind, definition_id=def_id, state=defn.initial, title=title, year=at.astimezone(SHANGHAI).year,
-                round=0, key_supervised=False, data=stored, version=1, audit_seq=1, audit_head=GENESIS,
-                created_at=at, updated_at=at).returning(_ITEM.c.id)).scalar_one()
+            item_id = conn.execute(
+                sa.insert(_ITEM)
+                .values(
+                    kind=kind,
+                    definition_id=def_id,
+                    state=defn.initial,
+                    title=title,
+                    year=at.astimezone(SHANGHAI).year,
+                    round=0,
+                    key_supervised=False,
+                    data=stored,
+                    version=1,
+                    audit_seq=1,
+                    audit_head=GENESIS,
+                    created_at=at,
+                    updated_at=at,
+                )
+                .returning(_ITEM.c.id)
+            ).scalar_one()
             audit = _audit_values(item_id, 1, GENESIS, at, actor, "submit", None, defn.initial, stored)
             conn.execute(sa.insert(_AUDIT).values(**audit))
             conn.execute(sa.update(_ITEM).where(_ITEM.c.id == item_id).values(audit_head=audit["hash"]))
             row = conn.execute(sa.select(_ITEM).where(_ITEM.c.id == item_id)).one()
         return _item(row._mapping, defn)
 
-    def fire(self, item_id: int, trigger: str, *, actor: Actor = OFFICE, at: dt.datetime | None = None,
-             expected_version: int | None = None, data: Mapping[str, Any] | None = None, **fields: Any) -> Item:
+    def fire(
+        self,
+        item_id: int,
+        trigger: str,
+        *,
+        actor: Actor = OFFICE,
+        at: dt.datetime | None = None,
+        expected_version: int | None = None,
+        data: Mapping[str, Any] | None = None,
+        **fields: Any,
+    ) -> Item:
         """Fire *trigger* on an item; returns the item as it stands after the fire.
 
         Raises InvalidTransition, PermissionDenied, ValidationError, NotFound, or ConflictError
@@ -217,8 +277,10 @@ class Engine:
                 raise NotFound(f"no item {item_id}")
             item = dict(row._mapping)
             if expected_version is not None and item["version"] != expected_version:
-                raise ConflictError(f"item {item_id} is at version {item['version']}, not {expected_version}: "
-                                    "it changed since you read it; reload it and try again")
+                raise ConflictError(
+                    f"item {item_id} is at version {item['version']}, not {expected_version}: "
+                    "it changed since you read it; reload it and try again"
+                )
             defn, machine, params = self._version(item["definition_id"], conn)
             spec = defn.transition(item["state"], trigger)
             if spec is None:
@@ -226,23 +288,35 @@ class Engine:
             if at is None:  # read now, after the lock: another process may have just written
                 at = max(self._instant(None), item["updated_at"])
             elif at < item["updated_at"]:
-                raise ValidationError("at", f"{at.isoformat()} is before the item's last change "
-                                      f"({item['updated_at'].isoformat()}); history is written in order")
+                raise ValidationError(
+                    "at",
+                    f"{at.isoformat()} is before the item's last change "
+                    f"({item['updated_at'].isoformat()}); history is written in order",
+                )
             ctx = Context(item["state"], item, {}, actor, at, conn, defn, params, trigger)
             _authorize(ctx, spec.roles, trigger)
             ctx.data = check_data(spec.fields, {**(data or {}), **fields})
             machine.events[trigger].trigger(ctx)
             kept = {f.name: ctx.data[f.name] for f in spec.fields if f.keep and f.name in ctx.data}
             seq, stored = item["audit_seq"] + 1, plain(ctx.data)
-            audit = _audit_values(item_id, seq, item["audit_head"], at, actor, trigger, item["state"], ctx.state, stored)
-            new = {"state": ctx.state, "version": item["version"] + 1, "updated_at": at, "audit_seq": seq,
-                   "audit_head": audit["hash"], **ctx.updates}
+            audit = _audit_values(
+                item_id, seq, item["audit_head"], at, actor, trigger, item["state"], ctx.state, stored
+            )
+            new = {
+                "state": ctx.state,
+                "version": item["version"] + 1,
+                "updated_at": at,
+                "audit_seq": seq,
+                "audit_head": audit["hash"],
+                **ctx.updates,
+            }
             if kept:
                 new["data"] = {**item["data"], **plain(kept)}
             # The compare-and-set comes before the audit insert: a loser of a race stops here with a
             # ConflictError instead of colliding on the audit row's (item, seq) key.
-            done = conn.execute(sa.update(_ITEM).where(_ITEM.c.id == item_id, _ITEM.c.version == item["version"])
-                                .values(**new))
+            done = conn.execute(
+                sa.update(_ITEM).where(_ITEM.c.id == item_id, _ITEM.c.version == item["version"]).values(**new)
+            )
             if done.rowcount != 1:
                 raise ConflictError(f"item {item_id} was changed by another process during this fire; reload and retry")
             conn.execute(sa.insert(_AUDIT).values(**audit))
@@ -262,18 +336,42 @@ class Engine:
                 found = conn.execute(sa.select(t).where(t.c.item_id == item_id).order_by(t.c[order]))
                 return [{k: v for k, v in r._mapping.items() if k != "item_id"} for r in found]
 
-            history = [AuditEntry(r["seq"], r["at"], f"{r['actor_role']}:{r['actor_party']}" if r["actor_party"]
-                                  else r["actor_role"], r["trigger"], r["source"], r["dest"], r["data"], r["hash"])
-                       for r in rows("audit", "seq")]
+            history = [
+                AuditEntry(
+                    r["seq"],
+                    r["at"],
+                    f"{r['actor_role']}:{r['actor_party']}" if r["actor_party"] else r["actor_role"],
+                    r["trigger"],
+                    r["source"],
+                    r["dest"],
+                    r["data"],
+                    r["hash"],
+                )
+                for r in rows("audit", "seq")
+            ]
             defn = self._version(row.definition_id, conn)[0]
             base = _item(row._mapping, defn)
-            return ItemDetail(**{f: getattr(base, f) for f in Item.__dataclass_fields__},
-                              assignments=rows("assignment"), promises=rows("promise"), problems=rows("problem", "number"),
-                              contacts=rows("contact"), votes=rows("vote"), history=history,
-                              allowed_triggers=defn.allowed_triggers(row.state))
+            return ItemDetail(
+                **{f: getattr(base, f) for f in Item.__dataclass_fields__},
+                assignments=rows("assignment"),
+                promises=rows("promise"),
+                problems=rows("problem", "number"),
+                contacts=rows("contact"),
+                votes=rows("vote"),
+                history=history,
+                allowed_triggers=defn.allowed_triggers(row.state),
+            )
 
-    def items(self, *, kind: str | None = None, state: str | None = None, unit: str | None = None,
-              year: int | None = None, key_supervised: bool | None = None, limit: int | None = None) -> list[Item]:
+    def items(
+        self,
+        *,
+        kind: str | None = None,
+        state: str | None = None,
+        unit: str | None = None,
+        year: int | None = None,
+        key_supervised: bool | None = None,
+        limit: int | None = None,
+    ) -> list[Item]:
         """Items matching every filter given, oldest first. *unit* matches active assignments."""
         query = sa.select(_ITEM).order_by(_ITEM.c.id)
         for column, value in (("kind", kind), ("state", state), ("year", year), ("key_supervised", key_supervised)):
@@ -315,7 +413,9 @@ class Engine:
 
 def load_definitions(where: str | Path | Iterable[str | Path] | None, registry: Registry) -> list[Definition]:
     """Every definition in the given folders and files (``*.yaml`` directly inside a folder)."""
-    entries = [bundled_dir("definitions")] if where is None else [where] if isinstance(where, (str, Path)) else list(where)
+    entries = (
+        [bundled_dir("definitions")] if where is None else [where] if isinstance(where, (str, Path)) else list(where)
+    )
     paths: list[Path] = []
     for entry in map(Path, entries):
         if entry.is_dir():
@@ -345,24 +445,64 @@ def _authorize(ctx: Context, allowed: tuple[str, ...], trigger: str) -> None:
         data = ctx.item["data"] if ctx.item["id"] is not None else ctx.data
         proposers = data.get("proposers", [])
         lead = data.get("lead_deputy") or (proposers[0] if len(proposers) == 1 else None)
-        have = ({"proposer"} if actor.party in proposers else set()) | ({"lead_deputy"} if actor.party == lead else set())
+        have = ({"proposer"} if actor.party in proposers else set()) | (
+            {"lead_deputy"} if actor.party == lead else set()
+        )
     if not have & set(allowed):
         what = f"item {ctx.item['id']}" if ctx.item["id"] is not None else f"a {ctx.definition.kind}"
-        held = f" (here {actor} is {', '.join(sorted(have))})" if have else (
-            f" ({actor.party} is not assigned this item)" if actor.role == "unit" else
-            f" ({actor.party} is not a proposer of this item)" if actor.role == "deputy" else "")
+        held = (
+            f" (here {actor} is {', '.join(sorted(have))})"
+            if have
+            else (
+                f" ({actor.party} is not assigned this item)"
+                if actor.role == "unit"
+                else f" ({actor.party} is not a proposer of this item)"
+                if actor.role == "deputy"
+                else ""
+            )
+        )
         raise PermissionDenied(f"{actor} may not {trigger} {what}: allowed for {', '.join(allowed)}{held}")
 
 
-def _audit_values(item_id: int, seq: int, prev: str, at: dt.datetime, actor: Actor, trigger: str,
-                  source: str | None, dest: str, data: dict[str, Any]) -> dict[str, Any]:
-    return {"item_id": item_id, "seq": seq, "at": at, "actor_role": actor.role, "actor_party": actor.party,
-            "trigger": trigger, "source": source, "dest": dest, "data": data, "prev_hash": prev,
-            "hash": chain_hash(prev, item_id, seq, at, str(actor), trigger, source, dest, data)}
+def _audit_values(
+    item_id: int,
+    seq: int,
+    prev: str,
+    at: dt.datetime,
+    actor: Actor,
+    trigger: str,
+    source: str | None,
+    dest: str,
+    data: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "item_id": item_id,
+        "seq": seq,
+        "at": at,
+        "actor_role": actor.role,
+        "actor_party": actor.party,
+        "trigger": trigger,
+        "source": source,
+        "dest": dest,
+        "data": data,
+        "prev_hash": prev,
+        "hash": chain_hash(prev, item_id, seq, at, str(actor), trigger, source, dest, data),
+    }
 
 
-def _item(row: Mapping[str, Any], defn: Definition) -> Item:
-    return Item(id=row["id"], kind=row["kind"], state=row["state"], state_label=defn.state_label(row["state"]),
-                title=row["title"], year=row["year"], round=row["round"], key_supervised=row["key_supervised"],
-                version=row["version"], definition_version=row["definition_id"], data=row["data"],
-                created_at=row["created_at"], updated_at=row["updated_at"])
+def _item(row: Mapping[Any, Any], defn: Definition) -> Item:
+    return Item(
+        id=row["id"],
+        kind=row["kind"],
+        state=row["state"],
+        state_label=defn.state_label(row["state"]),
+        title=row["title"],
+        year=row["year"],
+        round=row["round"],
+        key_supervised=row["key_supervised"],
+        version=row["version"],
+        definition_version=row["definition_id"],
+        data=row["data"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )

@@ -52,9 +52,7 @@ class InvalidTransition(WorkflowError):
         self.item_id = item_id
         where = f"item {item_id} is" if item_id is not None else "the item is"
         options = ", ".join(self.allowed) if self.allowed else "none (the state is final)"
-        super().__init__(
-            f"cannot fire {trigger!r}: {where} in state {state!r}; triggers allowed there: {options}"
-        )
+        super().__init__(f"cannot fire {trigger!r}: {where} in state {state!r}; triggers allowed there: {options}")
 
 
 class PermissionDenied(WorkflowError):

@@ -20,7 +20,16 @@ from workflow.errors import ValidationError
 __all__ = ["FIELD_TYPES", "FieldSpec", "check_data"]
 
 FIELD_TYPES = (
-    "string", "text", "integer", "number", "boolean", "date", "period", "choice", "list", "records",
+    "string",
+    "text",
+    "integer",
+    "number",
+    "boolean",
+    "date",
+    "period",
+    "choice",
+    "list",
+    "records",
 )
 _TRUE = {"true", "yes", "1", "y", "是"}
 _FALSE = {"false", "no", "0", "n", "否"}
@@ -55,13 +64,13 @@ class FieldSpec:
     def _check_string(self, value: Any, path: str) -> str:
         if not isinstance(value, str):
             raise ValidationError(path, f"must be text, not {type(value).__name__}")
-        value = value.strip() if self.type == "string" else value
+        text: str = value.strip() if self.type == "string" else value
         limit = self.max_length or DEFAULT_MAX_LENGTH[self.type]
-        if len(value) > limit:
-            raise ValidationError(path, f"is {len(value)} characters long; at most {limit} are allowed")
-        if self.required and not value.strip():
+        if len(text) > limit:
+            raise ValidationError(path, f"is {len(text)} characters long; at most {limit} are allowed")
+        if self.required and not text.strip():
             raise ValidationError(path, "must not be empty")
-        return value
+        return text
 
     _check_text = _check_string
 
@@ -136,7 +145,7 @@ class FieldSpec:
         if isinstance(value, Mapping):
             value = [value]
         if not isinstance(value, (list, tuple)):
-            raise ValidationError(path, "must be a list of records, e.g. [{\"what\": ..., \"by\": \"2026-12-31\"}]")
+            raise ValidationError(path, 'must be a list of records, e.g. [{"what": ..., "by": "2026-12-31"}]')
         self._count(value, path)
         return [check_data(self.fields, v, f"{path}[{i}]") for i, v in enumerate(value)]
 

@@ -30,8 +30,13 @@ def to_dot(defn: Definition, internal: bool = False) -> str:
     def q(text: str) -> str:
         return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
-    lines = [f"digraph {defn.kind} {{", "    rankdir=LR;", '    node [shape=box, style=rounded, fontname="Noto Sans CJK SC"];',
-             "    __start [shape=point];", f"    __start -> {defn.initial};"]
+    lines = [
+        f"digraph {defn.kind} {{",
+        "    rankdir=LR;",
+        '    node [shape=box, style=rounded, fontname="Noto Sans CJK SC"];',
+        "    __start [shape=point];",
+        f"    __start -> {defn.initial};",
+    ]
     for s in defn.states.values():
         shape = ", peripheries=2" if s.final else ""
         lines.append(f"    {s.name} [label={q(s.label)}{shape}];")

@@ -50,8 +50,7 @@ class Context:
 
             table = AssignmentRow.__table__  # type: ignore[attr-defined]
             rows = self.conn.execute(
-                sa.select(table).where(table.c.item_id == self.item["id"], table.c.active)
-                .order_by(table.c.id)
+                sa.select(table).where(table.c.item_id == self.item["id"], table.c.active).order_by(table.c.id)
             )
             self._assignments = [dict(r._mapping) for r in rows]
         return self._assignments

@@ -29,12 +29,16 @@ LEADS = ("lead", "split")
 
 # ---- guards ---------------------------------------------------------------------------------
 
+
 @guard("lead_deputy_among_proposers")
 def _lead_deputy(ctx: Context) -> None:
     proposers, lead = ctx.data.get("proposers", []), ctx.data.get("lead_deputy")
     if len(proposers) > 1 and not lead:
-        raise ValidationError("lead_deputy", f"a jointly signed item ({len(proposers)} proposers) needs a "
-                              "lead deputy (领衔代表) named among its proposers")
+        raise ValidationError(
+            "lead_deputy",
+            f"a jointly signed item ({len(proposers)} proposers) needs a "
+            "lead deputy (领衔代表) named among its proposers",
+        )
     if lead and lead not in proposers:
         raise ValidationError("lead_deputy", f"{lead!r} is not among the proposers ({', '.join(proposers)})")
 
@@ -43,8 +47,11 @@ def _lead_deputy(ctx: Context) -> None:
 def _units_valid(ctx: Context) -> None:
     lead, split = ctx.data.get("lead_unit"), ctx.data.get("split_units", [])
     if bool(lead) == bool(split):
-        raise ValidationError("lead_unit", "name one lead unit (lead_unit, 主办) or split the item among "
-                              "two or more units (split_units, 分办), not both")
+        raise ValidationError(
+            "lead_unit",
+            "name one lead unit (lead_unit, 主办) or split the item among "
+            "two or more units (split_units, 分办), not both",
+        )
     if split and len(split) < 2:
         raise ValidationError("split_units", "splitting an item (分办) needs at least two units")
     leads = [lead] if lead else split
@@ -58,24 +65,31 @@ def _units_valid(ctx: Context) -> None:
         if unit not in known:
             close = difflib.get_close_matches(unit, known, n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
-            raise ValidationError(field, f"unknown unit {unit!r}; {hint}register it first "
-                                  "(Engine.add_party / duban party add unit NAME)")
+            raise ValidationError(
+                field, f"unknown unit {unit!r}; {hint}register it first (Engine.add_party / duban party add unit NAME)"
+            )
 
 
 @guard("co_opinions_complete")
 def _co_opinions(ctx: Context) -> None:
     waiting = [a["unit"] for a in ctx.assignments if a["role"] == "co" and a["state"] != "opinion_given"]
     if waiting:
-        raise ValidationError("co_units", f"waiting for the opinion of {', '.join(waiting)} (协办); the lead "
-                              "unit replies after every co-handling unit has given its opinion")
+        raise ValidationError(
+            "co_units",
+            f"waiting for the opinion of {', '.join(waiting)} (协办); the lead "
+            "unit replies after every co-handling unit has given its opinion",
+        )
 
 
 @guard("promises_for_bc")
 def _promises(ctx: Context) -> None:
     promises = ctx.data.get("promises", [])
     if ctx.data.get("category") in ("B", "C") and not promises:
-        raise ValidationError("promises", f"a category {ctx.data['category']} reply needs at least one "
-                              "promise (承诺事项) with a date: [{\"what\": ..., \"by\": \"YYYY-MM-DD\"}]")
+        raise ValidationError(
+            "promises",
+            f"a category {ctx.data['category']} reply needs at least one "
+            'promise (承诺事项) with a date: [{"what": ..., "by": "YYYY-MM-DD"}]',
+        )
     today = ctx.at.date()
     for i, p in enumerate(promises):
         if p["by"] < today:
@@ -89,8 +103,9 @@ def _problem_on_list(ctx: Context) -> None:
 
 @guard("promise_of_item")
 def _promise_of_item(ctx: Context) -> None:
-    row = ctx.conn.execute(sa.select(_promise.c.id).where(
-        _promise.c.id == ctx.data["promise"], _promise.c.item_id == ctx.item["id"])).first()
+    row = ctx.conn.execute(
+        sa.select(_promise.c.id).where(_promise.c.id == ctx.data["promise"], _promise.c.item_id == ctx.item["id"])
+    ).first()
     if row is None:
         raise ValidationError("promise", f"item {ctx.item['id']} has no promise {ctx.data['promise']}")
 
@@ -101,14 +116,19 @@ def _plan(ctx: Context) -> None:
     seen: set[int] = set()
     for i, m in enumerate(ctx.data["measures"]):
         if m["problem"] not in numbers:
-            raise ValidationError(f"measures[{i}].problem", f"there is no problem {m['problem']} on the list "
-                                  f"(problems {', '.join(map(str, sorted(numbers)))})")
+            raise ValidationError(
+                f"measures[{i}].problem",
+                f"there is no problem {m['problem']} on the list (problems {', '.join(map(str, sorted(numbers)))})",
+            )
         if m["problem"] in seen:
             raise ValidationError(f"measures[{i}].problem", f"problem {m['problem']} has two measures")
         seen.add(m["problem"])
     if missing := sorted(numbers - seen):
-        raise ValidationError("measures", f"the rectification list (整改清单) needs a measure for every problem; "
-                              f"missing: {', '.join(map(str, missing))}")
+        raise ValidationError(
+            "measures",
+            f"the rectification list (整改清单) needs a measure for every problem; "
+            f"missing: {', '.join(map(str, missing))}",
+        )
 
 
 @guard("votes_cast")
@@ -118,6 +138,7 @@ def _votes_cast(ctx: Context) -> None:
 
 
 # ---- conditions -----------------------------------------------------------------------------
+
 
 @condition("all_leads_accepted")
 def _all_accepted(ctx: Context) -> bool:
@@ -136,21 +157,38 @@ def _unsatisfactory(ctx: Context) -> bool:
 
 # ---- actions --------------------------------------------------------------------------------
 
+
 @action("open_assignments")
 def _open(ctx: Context) -> None:
     lead = ctx.data.get("lead_unit")
     rows = [(lead, "lead")] if lead else [(u, "split") for u in ctx.data.get("split_units", [])]
     rows += [(u, "co") for u in ctx.data.get("co_units", [])]
-    ctx.conn.execute(sa.insert(_assignment), [
-        {"item_id": ctx.item["id"], "unit": u, "role": r, "state": "assigned", "active": True, "reply": {},
-         "assigned_at": ctx.at, "updated_at": ctx.at} for u, r in rows])
+    ctx.conn.execute(
+        sa.insert(_assignment),
+        [
+            {
+                "item_id": ctx.item["id"],
+                "unit": u,
+                "role": r,
+                "state": "assigned",
+                "active": True,
+                "reply": {},
+                "assigned_at": ctx.at,
+                "updated_at": ctx.at,
+            }
+            for u, r in rows
+        ],
+    )
     ctx._assignments = None
 
 
 @action("reassign_units")
 def _reassign(ctx: Context) -> None:
-    ctx.conn.execute(sa.update(_assignment).where(_assignment.c.item_id == ctx.item["id"], _assignment.c.active)
-                     .values(active=False, state="released", updated_at=ctx.at))
+    ctx.conn.execute(
+        sa.update(_assignment)
+        .where(_assignment.c.item_id == ctx.item["id"], _assignment.c.active)
+        .values(active=False, state="released", updated_at=ctx.at)
+    )
     _open(ctx)
 
 
@@ -161,9 +199,15 @@ def _request(ctx: Context) -> None:
 
 @action("refuse_reassignment")
 def _refuse(ctx: Context) -> None:
-    ctx.conn.execute(sa.update(_assignment).where(
-        _assignment.c.item_id == ctx.item["id"], _assignment.c.state == "reassignment_requested",
-        _assignment.c.active).values(state="assigned", updated_at=ctx.at))
+    ctx.conn.execute(
+        sa.update(_assignment)
+        .where(
+            _assignment.c.item_id == ctx.item["id"],
+            _assignment.c.state == "reassignment_requested",
+            _assignment.c.active,
+        )
+        .values(state="assigned", updated_at=ctx.at)
+    )
 
 
 @action("accept_assignment")
@@ -175,9 +219,17 @@ def _accept(ctx: Context) -> None:
 
 @action("record_contact")
 def _contact_row(ctx: Context) -> None:
-    ctx.conn.execute(sa.insert(_contact).values(
-        item_id=ctx.item["id"], unit=ctx.actor.party, stage=ctx.data["stage"], method=ctx.data["method"],
-        contacted_on=ctx.data.get("contacted_on", ctx.at.date()), note=ctx.data.get("note"), recorded_at=ctx.at))
+    ctx.conn.execute(
+        sa.insert(_contact).values(
+            item_id=ctx.item["id"],
+            unit=ctx.actor.party,
+            stage=ctx.data["stage"],
+            method=ctx.data["method"],
+            contacted_on=ctx.data.get("contacted_on", ctx.at.date()),
+            note=ctx.data.get("note"),
+            recorded_at=ctx.at,
+        )
+    )
 
 
 @action("record_co_opinion")
@@ -187,12 +239,26 @@ def _co_opinion(ctx: Context) -> None:
 
 @action("record_reply")
 def _reply(ctx: Context) -> None:
-    reply = {k: ctx.data.get(k) for k in ("category", "text", "signer")} | {"round": ctx.round, "at": ctx.at.isoformat()}
+    reply = {k: ctx.data.get(k) for k in ("category", "text", "signer")} | {
+        "round": ctx.round,
+        "at": ctx.at.isoformat(),
+    }
     _set_own(ctx, state="replied", reply=reply)
     if ctx.data.get("promises"):
-        ctx.conn.execute(sa.insert(_promise), [
-            {"item_id": ctx.item["id"], "unit": ctx.actor.party, "what": p["what"], "by": p["by"],
-             "status": "open", "round": ctx.round} for p in ctx.data["promises"]])
+        ctx.conn.execute(
+            sa.insert(_promise),
+            [
+                {
+                    "item_id": ctx.item["id"],
+                    "unit": ctx.actor.party,
+                    "what": p["what"],
+                    "by": p["by"],
+                    "status": "open",
+                    "round": ctx.round,
+                }
+                for p in ctx.data["promises"]
+            ],
+        )
 
 
 @action("next_round")
@@ -202,9 +268,15 @@ def _next_round(ctx: Context) -> None:
 
 @action("reopen_lead_assignments")
 def _reopen_leads(ctx: Context) -> None:
-    ctx.conn.execute(sa.update(_assignment).where(
-        _assignment.c.item_id == ctx.item["id"], _assignment.c.active, _assignment.c.role.in_(LEADS),
-    ).values(state="accepted", updated_at=ctx.at))
+    ctx.conn.execute(
+        sa.update(_assignment)
+        .where(
+            _assignment.c.item_id == ctx.item["id"],
+            _assignment.c.active,
+            _assignment.c.role.in_(LEADS),
+        )
+        .values(state="accepted", updated_at=ctx.at)
+    )
 
 
 @action("mark_key_supervised")
@@ -214,39 +286,60 @@ def _key(ctx: Context) -> None:
 
 @action("verify_promise")
 def _verify(ctx: Context) -> None:
-    ctx.conn.execute(sa.update(_promise).where(_promise.c.id == ctx.data["promise"]).values(
-        status=ctx.data["outcome"], note=ctx.data.get("note"), verified_at=ctx.at))
+    ctx.conn.execute(
+        sa.update(_promise)
+        .where(_promise.c.id == ctx.data["promise"])
+        .values(status=ctx.data["outcome"], note=ctx.data.get("note"), verified_at=ctx.at)
+    )
 
 
 @action("record_problems")
 def _problems(ctx: Context) -> None:
-    ctx.conn.execute(sa.insert(_problem), [
-        {"item_id": ctx.item["id"], "number": n, "title": p["title"], "status": "open", "updated_at": ctx.at}
-        for n, p in enumerate(ctx.data["problems"], start=1)])
+    ctx.conn.execute(
+        sa.insert(_problem),
+        [
+            {"item_id": ctx.item["id"], "number": n, "title": p["title"], "status": "open", "updated_at": ctx.at}
+            for n, p in enumerate(ctx.data["problems"], start=1)
+        ],
+    )
 
 
 @action("record_rectification_plan")
 def _plan_rows(ctx: Context) -> None:
     for m in ctx.data["measures"]:
-        ctx.conn.execute(sa.update(_problem).where(_problem.c.item_id == ctx.item["id"], _problem.c.number == m["problem"])
-                         .values(measure=m["measure"], owner=m["owner"], due=m["due"], status="planned", updated_at=ctx.at))
+        ctx.conn.execute(
+            sa.update(_problem)
+            .where(_problem.c.item_id == ctx.item["id"], _problem.c.number == m["problem"])
+            .values(measure=m["measure"], owner=m["owner"], due=m["due"], status="planned", updated_at=ctx.at)
+        )
 
 
 @action("update_problem")
 def _update_problem(ctx: Context) -> None:
-    ctx.conn.execute(sa.update(_problem).where(_problem.c.id == _problem_row(ctx, ctx.data["problem"])["id"])
-                     .values(status=ctx.data.get("status", "closed"), note=ctx.data.get("note"), updated_at=ctx.at))
+    ctx.conn.execute(
+        sa.update(_problem)
+        .where(_problem.c.id == _problem_row(ctx, ctx.data["problem"])["id"])
+        .values(status=ctx.data.get("status", "closed"), note=ctx.data.get("note"), updated_at=ctx.at)
+    )
 
 
 @action("record_vote")
 def _vote_row(ctx: Context) -> None:
-    ctx.conn.execute(sa.insert(_vote).values(
-        item_id=ctx.item["id"], round=ctx.round, satisfied=ctx.data["satisfied"],
-        basically_satisfied=ctx.data["basically_satisfied"], unsatisfied=ctx.data["unsatisfied"],
-        result="unsatisfactory" if _unsatisfactory(ctx) else "satisfactory", at=ctx.at))
+    ctx.conn.execute(
+        sa.insert(_vote).values(
+            item_id=ctx.item["id"],
+            round=ctx.round,
+            satisfied=ctx.data["satisfied"],
+            basically_satisfied=ctx.data["basically_satisfied"],
+            unsatisfied=ctx.data["unsatisfied"],
+            result="unsatisfactory" if _unsatisfactory(ctx) else "satisfactory",
+            at=ctx.at,
+        )
+    )
 
 
 # ---- helpers --------------------------------------------------------------------------------
+
 
 def _set_own(ctx: Context, **values: Any) -> None:
     own = ctx.own_assignment()
@@ -257,7 +350,9 @@ def _set_own(ctx: Context, **values: Any) -> None:
 
 
 def _problem_row(ctx: Context, number: int) -> dict[str, Any]:
-    row = ctx.conn.execute(sa.select(_problem).where(_problem.c.item_id == ctx.item["id"], _problem.c.number == number)).first()
+    row = ctx.conn.execute(
+        sa.select(_problem).where(_problem.c.item_id == ctx.item["id"], _problem.c.number == number)
+    ).first()
     if row is None:
         raise ValidationError("problem", f"item {ctx.item['id']} has no problem {number} on its list")
     return dict(row._mapping)

@@ -20,7 +20,6 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import JSON, Column, Field, SQLModel
 
 __all__ = [
-    "SQLModel",
     "AssignmentRow",
     "AuditRow",
     "ContactRow",
@@ -29,6 +28,7 @@ __all__ = [
     "PartyRow",
     "ProblemRow",
     "PromiseRow",
+    "SQLModel",
     "VoteRow",
     "connect",
     "migrate",
@@ -232,9 +232,7 @@ def connect(url: str, *, durability: str = "normal") -> SAEngine:
         return sa.create_engine(url, pool_pre_ping=True)
     memory = url in ("sqlite://", "sqlite:///:memory:")
     kw: dict[str, Any] = {"poolclass": StaticPool} if memory else {}
-    engine = sa.create_engine(
-        url, connect_args={"check_same_thread": False, "timeout": 30}, **kw
-    )
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kw)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -277,9 +275,8 @@ def _alembic_config(engine: SAEngine) -> Any:
 
 
 def head_revision() -> str:
-    from alembic.script import ScriptDirectory
-
     from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))

@@ -1,9 +1,9 @@
 """Helpers for integrators' tests: a clock you move by hand and an engine in memory.
 
-    from workflow.testing import FakeClock, memory_engine
-    clock = FakeClock("2026-03-20T09:00:00+08:00")
-    eng = memory_engine(clock=clock)
-    clock.advance(days=3)
+from workflow.testing import FakeClock, memory_engine
+clock = FakeClock("2026-03-20T09:00:00+08:00")
+eng = memory_engine(clock=clock)
+clock.advance(days=3)
 """
 
 from __future__ import annotations

@@ -1,0 +1,81 @@
+"""YAML read as plain data, remembering where every key and value stood in the file.
+
+Used for every YAML file duban reads (definitions now, calendars and templates' metadata later),
+so that each error can say FILE:LINE:COLUMN. Only plain data is accepted: tags that would build
+Python objects are refused, as are duplicate keys and non-string keys (YAML 1.1 reads an
+unquoted ``on:`` as ``true``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from workflow.errors import DefinitionError
+
+__all__ = ["LocatedYAML", "YamlPath"]
+
+MAX_NODES = 50_000
+_PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")}
+YamlPath = tuple[str | int, ...]
+
+
+class LocatedYAML:
+    """A YAML document as plain Python values plus the line and column of every key and value."""
+
+    def __init__(self, text: str, file: str) -> None:
+        self.file = file
+        self.text = text
+        self.values: dict[YamlPath, tuple[int, int]] = {}
+        self.keys: dict[YamlPath, tuple[int, int]] = {}
+        self._scalars = yaml.SafeLoader("")
+        self._count = 0
+        try:
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
+            self.root = self._convert(node, ()) if node is not None else None
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            problem = exc.problem or "invalid YAML"
+            if "'\\t'" in problem:
+                problem = "a tab character here; YAML is indented with spaces only"
+            line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+            raise DefinitionError(f"YAML syntax error: {problem}", file, line, col) from None
+        except RecursionError:
+            raise DefinitionError("the YAML is nested too deeply", file, 1, 1) from None
+
+    def _convert(self, node: yaml.Node, path: YamlPath) -> Any:
+        self._count += 1
+        if self._count > MAX_NODES:
+            raise DefinitionError(
+                f"the document has more than {MAX_NODES} values (aliases included)",
+                self.file,
+                node.start_mark.line + 1,
+                node.start_mark.column + 1,
+            )
+        self.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if node.tag not in _PLAIN_TAGS:
+            raise DefinitionError(
+                f"YAML tag {node.tag!r} is not allowed; definitions hold plain data only", self.file, *self.values[path]
+            )
+        if isinstance(node, yaml.MappingNode):
+            out: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                key = self._scalars.construct_object(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+                where = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                if not isinstance(key, str):
+                    raise DefinitionError(f"keys must be plain names, not {key!r}", self.file, *where)
+                if key in out:
+                    raise DefinitionError(f"duplicate key {key!r}", self.file, *where)
+                self.keys[(*path, key)] = where
+                out[key] = self._convert(value_node, (*path, key))
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self._convert(v, (*path, i)) for i, v in enumerate(node.value)]
+        return self._scalars.construct_object(node)
+
+    def where(self, path: YamlPath, key: bool = False) -> tuple[int, int]:
+        table = self.keys if key else self.values
+        while path and path not in table:
+            path = path[:-1]
+        return table.get(path, self.values.get(path, (1, 1)))
