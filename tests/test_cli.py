@@ -160,6 +160,30 @@ def test_definitions_validate_reports_located_errors(run: Run, tmp_path: Path) -
     assert isinstance(result, dict) and result["ok"] is True
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("  - trigger: register\n", "  - trigger: register\n    label: [unclosed\n"), "YAML syntax error"),
+        (("  submitted: {label", "\tsubmitted: {label"), "a tab character here"),
+        (("    dest: registered\n", "    dset: registered\n"), "unknown key 'dset' in transition"),
+        (("dest: replied", "dest: repleid"), "unknown state 'repleid'; did you mean 'replied'?"),
+        (("guards: [units_valid]", "guards: [os.system]"), "guard 'os.system' is not in the engine's registry"),
+    ],
+)
+def test_each_named_bad_definition_is_one_located_line(
+    run: Run, tmp_path: Path, change: tuple[str, str], message: str
+) -> None:
+    """Syntax error, tab, unknown key, misspelled state, dotted guard: one PATH:LINE:COL line, exit 2."""
+    text = (DEFS / "suggestion.yaml").read_text(encoding="utf-8")
+    assert change[0] in text
+    bad = tmp_path / "suggestion.yaml"
+    bad.write_text(text.replace(change[0], change[1], 1), encoding="utf-8")
+    code, out, err = run("definitions", "validate", str(bad))
+    assert code == 2 and out == "" and err.count("\n") == 1
+    path, line, column, rest = err.split(":", 3)
+    assert path == str(bad) and int(line) > 0 and int(column) > 0 and message in rest
+
+
 def test_definitions_graph_in_mermaid_and_dot(run: Run) -> None:
     """`definitions graph` draws the lifecycle from the YAML, with Chinese state labels."""
     code, out, _ = run("definitions", "graph", "suggestion")
@@ -172,6 +196,9 @@ def test_definitions_graph_in_mermaid_and_dot(run: Run) -> None:
         and 'vote_failed [label="测评不满意 (vote failed)"];' in out
     )
     assert run("definitions", "graph", "review_opinion", "--format", "svg")[0] == 2
+    graph = run.json("definitions", "graph", "suggestion")
+    assert isinstance(graph, dict) and graph["initial"] == "submitted"
+    assert {"source": "replied", "dest": "rehandling", "trigger": "evaluate"} in graph["edges"]
 
 
 def test_audit_verify_names_the_broken_item(run: Run, db_url: str) -> None:

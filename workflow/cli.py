@@ -173,16 +173,23 @@ def definitions_graph(
     kind: str,
     fmt: Annotated[str, typer.Option("--format", help="mermaid or dot.")] = "mermaid",
     internal: Annotated[bool, typer.Option("--internal", help="Also draw triggers that keep the state.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Draw a lifecycle from its YAML as a Mermaid state diagram or Graphviz dot."""
-    from workflow.graph import to_dot, to_mermaid
+    """Draw a lifecycle from its YAML as a Mermaid state diagram or Graphviz dot (--json: states and edges)."""
+    from workflow.graph import edges, to_dot, to_mermaid
 
     if fmt not in ("mermaid", "dot"):
         raise ValidationError("--format", f"must be mermaid or dot, not {fmt!r}")
     found = {d.kind: d for d in load_definitions(ctx.obj["definitions"], Registry.default())}
     if kind not in found:
         raise ValidationError("KIND", f"no lifecycle {kind!r}; known: {', '.join(sorted(found))}")
-    print((to_mermaid if fmt == "mermaid" else to_dot)(found[kind], internal), end="")
+    defn = found[kind]
+    if as_json:
+        states = [{"name": s.name, "label": s.label, "final": s.final} for s in defn.states.values()]
+        graph = [{"source": a, "dest": b, "trigger": t} for a, b, t in edges(defn, internal)]
+        _emit(True, {"kind": kind, "initial": defn.initial, "states": states, "edges": graph}, "")
+    else:
+        print((to_mermaid if fmt == "mermaid" else to_dot)(defn, internal), end="")
 
 
 @party_app.command("add")

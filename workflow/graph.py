@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from workflow.definition import Definition
 
-__all__ = ["to_dot", "to_mermaid"]
+__all__ = ["edges", "to_dot", "to_mermaid"]
 
 
-def _edges(defn: Definition, internal: bool) -> list[tuple[str, str, str]]:
+def edges(defn: Definition, internal: bool = False) -> list[tuple[str, str, str]]:
+    """(source, dest, trigger) once each; *internal* adds the triggers that keep the state."""
     edges: list[tuple[str, str, str]] = []
     for t in defn.transitions:
         for source in t.sources:
@@ -21,7 +22,7 @@ def _edges(defn: Definition, internal: bool) -> list[tuple[str, str, str]]:
 def to_mermaid(defn: Definition, internal: bool = False) -> str:
     lines = ["stateDiagram-v2", f"    [*] --> {defn.initial}"]
     lines += [f"    {s.name}: {s.label}" for s in defn.states.values()]
-    lines += [f"    {a} --> {b}: {trigger}" for a, b, trigger in _edges(defn, internal)]
+    lines += [f"    {a} --> {b}: {trigger}" for a, b, trigger in edges(defn, internal)]
     lines += [f"    {s.name} --> [*]" for s in defn.states.values() if s.final]
     return "\n".join(lines) + "\n"
 
@@ -40,5 +41,5 @@ def to_dot(defn: Definition, internal: bool = False) -> str:
     for s in defn.states.values():
         shape = ", peripheries=2" if s.final else ""
         lines.append(f"    {s.name} [label={q(s.label)}{shape}];")
-    lines += [f"    {a} -> {b} [label={q(trigger)}];" for a, b, trigger in _edges(defn, internal)]
+    lines += [f"    {a} -> {b} [label={q(trigger)}];" for a, b, trigger in edges(defn, internal)]
     return "\n".join([*lines, "}"]) + "\n"
