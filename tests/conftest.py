@@ -28,22 +28,25 @@ UNITS = [
 T0 = dt.datetime(2026, 3, 20, 9, 0, tzinfo=dt.UTC)
 
 
-def fresh_url(tmp_path: Path) -> str:
-    """A URL for an empty database: a new SQLite file, or a new schema-free PG database."""
-    base = os.environ.get("DUBAN_TEST_DB")
-    if not base:
-        return f"sqlite:///{tmp_path / 'duban.db'}"
-    name = f"duban_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
-    return str(sa.engine.make_url(base).set(database=name))
+def _admin() -> sa.Engine:
+    return sa.create_engine(os.environ["DUBAN_TEST_DB"], isolation_level="AUTOCOMMIT")
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return fresh_url(tmp_path)
+def db_url(tmp_path: Path) -> Iterator[str]:
+    """An empty database per test: a new SQLite file, or a new PostgreSQL database dropped afterwards."""
+    base = os.environ.get("DUBAN_TEST_DB")
+    if not base:
+        yield f"sqlite:///{tmp_path / 'duban.db'}"
+        return
+    name = f"duban_test_{uuid.uuid4().hex[:12]}"
+    admin = _admin()
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    yield sa.engine.make_url(base).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
 
 
 @pytest.fixture
