@@ -48,6 +48,13 @@ _T = {
 }
 _ITEM, _AUDIT = _T["item"], _T["audit"]
 _LEADS = ("lead", "split")
+# The hot path's statements are built once: SQLAlchemy then reuses their compiled form, and the
+# SET / VALUES columns follow the parameters given at execution.
+_SELECT_ITEM = sa.select(_ITEM).where(_ITEM.c.id == sa.bindparam("w_id"))
+_INSERT_ITEM = sa.insert(_ITEM).returning(_ITEM.c.id)
+_UPDATE_ITEM = sa.update(_ITEM).where(_ITEM.c.id == sa.bindparam("w_id"), _ITEM.c.version == sa.bindparam("w_version"))
+_SET_HEAD = sa.update(_ITEM).where(_ITEM.c.id == sa.bindparam("w_id"))
+_INSERT_AUDIT = sa.insert(_AUDIT)
 _DIRECT_ROLES = ("office", "leader", "committee", "system")
 
 
@@ -225,31 +232,27 @@ class Engine:
             for name in defn.submit.guards:
                 self.registry.guards[name](ctx)
             stored = plain(values)
-            title = stored["title"]
-            item_id = conn.execute(
-                sa.insert(_ITEM)
-                .values(
-                    kind=kind,
-                    definition_id=def_id,
-                    state=defn.initial,
-                    title=title,
-                    year=at.astimezone(SHANGHAI).year,
-                    round=0,
-                    key_supervised=False,
-                    data=stored,
-                    version=1,
-                    audit_seq=1,
-                    audit_head=GENESIS,
-                    created_at=at,
-                    updated_at=at,
-                )
-                .returning(_ITEM.c.id)
-            ).scalar_one()
-            audit = _audit_values(item_id, 1, GENESIS, at, actor, "submit", None, defn.initial, stored)
-            conn.execute(sa.insert(_AUDIT).values(**audit))
-            conn.execute(sa.update(_ITEM).where(_ITEM.c.id == item_id).values(audit_head=audit["hash"]))
-            row = conn.execute(sa.select(_ITEM).where(_ITEM.c.id == item_id)).one()
-        return _item(row._mapping, defn)
+            row = {
+                "kind": kind,
+                "definition_id": def_id,
+                "state": defn.initial,
+                "title": stored["title"],
+                "year": at.astimezone(SHANGHAI).year,
+                "round": 0,
+                "key_supervised": False,
+                "data": stored,
+                "version": 1,
+                "audit_seq": 1,
+                "audit_head": GENESIS,
+                "created_at": at,
+                "updated_at": at,
+            }
+            row["id"] = conn.execute(_INSERT_ITEM, row).scalar_one()
+            audit = _audit_values(row["id"], 1, GENESIS, at, actor, "submit", None, defn.initial, stored)
+            conn.execute(_INSERT_AUDIT, audit)
+            conn.execute(_SET_HEAD, {"w_id": row["id"], "audit_head": audit["hash"]})
+            row["audit_head"] = audit["hash"]
+        return _item(row, defn)
 
     def fire(
         self,
@@ -272,7 +275,7 @@ class Engine:
         explicit = at is not None
         at = self._instant(at) if explicit else None
         with self.db.begin() as conn:
-            row = conn.execute(sa.select(_ITEM).where(_ITEM.c.id == item_id)).first()
+            row = conn.execute(_SELECT_ITEM, {"w_id": item_id}).first()
             if row is None:
                 raise NotFound(f"no item {item_id}")
             item = dict(row._mapping)
@@ -314,12 +317,10 @@ class Engine:
                 new["data"] = {**item["data"], **plain(kept)}
             # The compare-and-set comes before the audit insert: a loser of a race stops here with a
             # ConflictError instead of colliding on the audit row's (item, seq) key.
-            done = conn.execute(
-                sa.update(_ITEM).where(_ITEM.c.id == item_id, _ITEM.c.version == item["version"]).values(**new)
-            )
+            done = conn.execute(_UPDATE_ITEM, {"w_id": item_id, "w_version": item["version"], **new})
             if done.rowcount != 1:
                 raise ConflictError(f"item {item_id} was changed by another process during this fire; reload and retry")
-            conn.execute(sa.insert(_AUDIT).values(**audit))
+            conn.execute(_INSERT_AUDIT, audit)
         return _item({**item, **new}, defn)
 
     # ---- reading ----------------------------------------------------------------------------
@@ -327,7 +328,7 @@ class Engine:
     def get(self, item_id: int) -> ItemDetail:
         """Everything about one item: state, data, units, promises, problems, contacts, votes, history."""
         with store.reading(self.db) as conn:
-            row = conn.execute(sa.select(_ITEM).where(_ITEM.c.id == item_id)).first()
+            row = conn.execute(_SELECT_ITEM, {"w_id": item_id}).first()
             if row is None:
                 raise NotFound(f"no item {item_id}")
 

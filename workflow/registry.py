@@ -19,11 +19,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import sqlalchemy as sa
 
 from workflow.model import Actor
+from workflow.store import AssignmentRow
 
 if TYPE_CHECKING:
     from workflow.definition import Definition
 
 __all__ = ["Action", "Condition", "Context", "Guard", "Registry"]
+
+_A = AssignmentRow.__table__  # type: ignore[attr-defined]
+_ACTIVE_ASSIGNMENTS = sa.select(_A).where(_A.c.item_id == sa.bindparam("w_item"), _A.c.active).order_by(_A.c.id)
 
 
 @dataclass(eq=False, slots=True)
@@ -46,12 +50,7 @@ class Context:
     def assignments(self) -> list[dict[str, Any]]:
         """The item's active assignments (loaded once per fire, kept in step by actions)."""
         if self._assignments is None:
-            from workflow.store import AssignmentRow
-
-            table = AssignmentRow.__table__  # type: ignore[attr-defined]
-            rows = self.conn.execute(
-                sa.select(table).where(table.c.item_id == self.item["id"], table.c.active).order_by(table.c.id)
-            )
+            rows = self.conn.execute(_ACTIVE_ASSIGNMENTS, {"w_item": self.item["id"]})
             self._assignments = [dict(r._mapping) for r in rows]
         return self._assignments
 

@@ -25,6 +25,9 @@ _problem = ProblemRow.__table__  # type: ignore[attr-defined]
 _promise = PromiseRow.__table__  # type: ignore[attr-defined]
 _vote = VoteRow.__table__  # type: ignore[attr-defined]
 LEADS = ("lead", "split")
+_INSERT_CONTACT = sa.insert(_contact)
+_SET_ASSIGNMENT = sa.update(_assignment).where(_assignment.c.id == sa.bindparam("w_id"))
+_UNIT_NAMES = sa.select(_party.c.name).where(_party.c.role == "unit")
 
 
 # ---- guards ---------------------------------------------------------------------------------
@@ -58,7 +61,7 @@ def _units_valid(ctx: Context) -> None:
     for i, unit in enumerate(ctx.data.get("co_units", [])):
         if unit in leads:
             raise ValidationError(f"co_units[{i}]", f"{unit!r} is already a lead unit of this item")
-    known = set(ctx.conn.execute(sa.select(_party.c.name).where(_party.c.role == "unit")).scalars())
+    known = set(ctx.conn.execute(_UNIT_NAMES).scalars())
     named = [("lead_unit", lead)] if lead else [(f"split_units[{i}]", u) for i, u in enumerate(split)]
     named += [(f"co_units[{i}]", u) for i, u in enumerate(ctx.data.get("co_units", []))]
     for field, unit in named:
@@ -220,15 +223,16 @@ def _accept(ctx: Context) -> None:
 @action("record_contact")
 def _contact_row(ctx: Context) -> None:
     ctx.conn.execute(
-        sa.insert(_contact).values(
-            item_id=ctx.item["id"],
-            unit=ctx.actor.party,
-            stage=ctx.data["stage"],
-            method=ctx.data["method"],
-            contacted_on=ctx.data.get("contacted_on", ctx.at.date()),
-            note=ctx.data.get("note"),
-            recorded_at=ctx.at,
-        )
+        _INSERT_CONTACT,
+        {
+            "item_id": ctx.item["id"],
+            "unit": ctx.actor.party,
+            "stage": ctx.data["stage"],
+            "method": ctx.data["method"],
+            "contacted_on": ctx.data.get("contacted_on", ctx.at.date()),
+            "note": ctx.data.get("note"),
+            "recorded_at": ctx.at,
+        },
     )
 
 
@@ -345,8 +349,8 @@ def _set_own(ctx: Context, **values: Any) -> None:
     own = ctx.own_assignment()
     if own is None:  # the roles check lets only assigned units this far
         raise ValidationError("actor", f"{ctx.actor.party!r} has no assignment on item {ctx.item['id']}")
-    ctx.conn.execute(sa.update(_assignment).where(_assignment.c.id == own["id"]).values(updated_at=ctx.at, **values))
-    ctx._assignments = None
+    ctx.conn.execute(_SET_ASSIGNMENT, {"w_id": own["id"], "updated_at": ctx.at, **values})
+    own.update(values, updated_at=ctx.at)  # keep the fire's view of the assignments in step
 
 
 def _problem_row(ctx: Context, number: int) -> dict[str, Any]:

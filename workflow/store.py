@@ -249,7 +249,8 @@ def connect(url: str, *, durability: str = "normal") -> SAEngine:
     def _on_begin(conn: sa.Connection) -> None:
         # Writers take the lock up front so that concurrent writers queue instead of failing
         # half-way; readers (see `reading`) use a deferred transaction and never block writers.
-        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("duban_read") else "BEGIN IMMEDIATE")
+        begin = "BEGIN" if conn.get_execution_options().get("duban_read") else "BEGIN IMMEDIATE"
+        conn.connection.driver_connection.execute(begin)  # type: ignore[union-attr]
 
     return engine
 
