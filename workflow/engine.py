@@ -50,11 +50,16 @@ _ITEM, _AUDIT = _T["item"], _T["audit"]
 _LEADS = ("lead", "split")
 # The hot path's statements are built once: SQLAlchemy then reuses their compiled form, and the
 # SET / VALUES columns follow the parameters given at execution.
-_SELECT_ITEM = sa.select(_ITEM).where(_ITEM.c.id == sa.bindparam("w_id"))
-_INSERT_ITEM = sa.insert(_ITEM).returning(_ITEM.c.id)
-_UPDATE_ITEM = sa.update(_ITEM).where(_ITEM.c.id == sa.bindparam("w_id"), _ITEM.c.version == sa.bindparam("w_version"))
-_SET_HEAD = sa.update(_ITEM).where(_ITEM.c.id == sa.bindparam("w_id"))
-_INSERT_AUDIT = sa.insert(_AUDIT)
+_SELECT_ITEM = store.Prepared(sa.select(_ITEM).where(_ITEM.c.id == sa.bindparam("w_id")))
+_ITEM_COLUMNS = [c.key for c in _ITEM.c if c.key != "id"]
+_INSERT_ITEM = store.Prepared(sa.insert(_ITEM).returning(_ITEM.c.id), _ITEM_COLUMNS)
+_FIRE_COLUMNS = ["state", "version", "updated_at", "audit_seq", "audit_head", "data", "round", "key_supervised"]
+_UPDATE_ITEM = store.Prepared(
+    sa.update(_ITEM).where(_ITEM.c.id == sa.bindparam("w_id"), _ITEM.c.version == sa.bindparam("w_version")),
+    _FIRE_COLUMNS,
+)
+_SET_HEAD = store.Prepared(sa.update(_ITEM).where(_ITEM.c.id == sa.bindparam("w_id")), ["audit_head"])
+_INSERT_AUDIT = store.Prepared(sa.insert(_AUDIT), [c.key for c in _AUDIT.c if c.key != "id"])
 _DIRECT_ROLES = ("office", "leader", "committee", "system")
 
 
@@ -247,10 +252,10 @@ class Engine:
                 "created_at": at,
                 "updated_at": at,
             }
-            row["id"] = conn.execute(_INSERT_ITEM, row).scalar_one()
+            row["id"] = _INSERT_ITEM.execute(conn, row).fetchone()[0]
             audit = _audit_values(row["id"], 1, GENESIS, at, actor, "submit", None, defn.initial, stored)
-            conn.execute(_INSERT_AUDIT, audit)
-            conn.execute(_SET_HEAD, {"w_id": row["id"], "audit_head": audit["hash"]})
+            _INSERT_AUDIT.execute(conn, audit)
+            _SET_HEAD.execute(conn, {"w_id": row["id"], "audit_head": audit["hash"]})
             row["audit_head"] = audit["hash"]
         return _item(row, defn)
 
@@ -275,10 +280,9 @@ class Engine:
         explicit = at is not None
         at = self._instant(at) if explicit else None
         with self.db.begin() as conn:
-            row = conn.execute(_SELECT_ITEM, {"w_id": item_id}).first()
-            if row is None:
+            item = _SELECT_ITEM.first(conn, {"w_id": item_id})
+            if item is None:
                 raise NotFound(f"no item {item_id}")
-            item = dict(row._mapping)
             if expected_version is not None and item["version"] != expected_version:
                 raise ConflictError(
                     f"item {item_id} is at version {item['version']}, not {expected_version}: "
@@ -311,16 +315,17 @@ class Engine:
                 "updated_at": at,
                 "audit_seq": seq,
                 "audit_head": audit["hash"],
+                "data": {**item["data"], **plain(kept)} if kept else item["data"],
+                "round": item["round"],
+                "key_supervised": item["key_supervised"],
                 **ctx.updates,
             }
-            if kept:
-                new["data"] = {**item["data"], **plain(kept)}
             # The compare-and-set comes before the audit insert: a loser of a race stops here with a
             # ConflictError instead of colliding on the audit row's (item, seq) key.
-            done = conn.execute(_UPDATE_ITEM, {"w_id": item_id, "w_version": item["version"], **new})
+            done = _UPDATE_ITEM.execute(conn, {"w_id": item_id, "w_version": item["version"], **new})
             if done.rowcount != 1:
                 raise ConflictError(f"item {item_id} was changed by another process during this fire; reload and retry")
-            conn.execute(_INSERT_AUDIT, audit)
+            _INSERT_AUDIT.execute(conn, audit)
         return _item({**item, **new}, defn)
 
     # ---- reading ----------------------------------------------------------------------------
@@ -328,7 +333,7 @@ class Engine:
     def get(self, item_id: int) -> ItemDetail:
         """Everything about one item: state, data, units, promises, problems, contacts, votes, history."""
         with store.reading(self.db) as conn:
-            row = conn.execute(_SELECT_ITEM, {"w_id": item_id}).first()
+            row = _SELECT_ITEM.first(conn, {"w_id": item_id})
             if row is None:
                 raise NotFound(f"no item {item_id}")
 
@@ -350,8 +355,8 @@ class Engine:
                 )
                 for r in rows("audit", "seq")
             ]
-            defn = self._version(row.definition_id, conn)[0]
-            base = _item(row._mapping, defn)
+            defn = self._version(row["definition_id"], conn)[0]
+            base = _item(row, defn)
             return ItemDetail(
                 **{f: getattr(base, f) for f in Item.__dataclass_fields__},
                 assignments=rows("assignment"),
@@ -360,7 +365,7 @@ class Engine:
                 contacts=rows("contact"),
                 votes=rows("vote"),
                 history=history,
-                allowed_triggers=defn.allowed_triggers(row.state),
+                allowed_triggers=defn.allowed_triggers(row["state"]),
             )
 
     def items(

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import sqlalchemy as sa
 
 from workflow.model import Actor
-from workflow.store import AssignmentRow
+from workflow.store import AssignmentRow, Prepared
 
 if TYPE_CHECKING:
     from workflow.definition import Definition
@@ -27,7 +27,12 @@ if TYPE_CHECKING:
 __all__ = ["Action", "Condition", "Context", "Guard", "Registry"]
 
 _A = AssignmentRow.__table__  # type: ignore[attr-defined]
-_ACTIVE_ASSIGNMENTS = sa.select(_A).where(_A.c.item_id == sa.bindparam("w_item"), _A.c.active).order_by(_A.c.id)
+# Only what guards, conditions and the roles check read: decoding whole rows cost more than the query.
+_ACTIVE_ASSIGNMENTS = Prepared(
+    sa.select(_A.c.id, _A.c.unit, _A.c.role, _A.c.state)
+    .where(_A.c.item_id == sa.bindparam("w_item"), _A.c.active)
+    .order_by(_A.c.id)
+)
 
 
 @dataclass(eq=False, slots=True)
@@ -50,8 +55,7 @@ class Context:
     def assignments(self) -> list[dict[str, Any]]:
         """The item's active assignments (loaded once per fire, kept in step by actions)."""
         if self._assignments is None:
-            rows = self.conn.execute(_ACTIVE_ASSIGNMENTS, {"w_item": self.item["id"]})
-            self._assignments = [dict(r._mapping) for r in rows]
+            self._assignments = _ACTIVE_ASSIGNMENTS.rows(self.conn, {"w_item": self.item["id"]})
         return self._assignments
 
     def own_assignment(self) -> dict[str, Any] | None:

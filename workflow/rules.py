@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from workflow.errors import ValidationError
 from workflow.registry import Context, Registry
-from workflow.store import AssignmentRow, ContactRow, PartyRow, ProblemRow, PromiseRow, VoteRow
+from workflow.store import AssignmentRow, ContactRow, PartyRow, Prepared, ProblemRow, PromiseRow, VoteRow
 
 REGISTRY = Registry()
 guard, condition, action = REGISTRY.guard, REGISTRY.condition, REGISTRY.action
@@ -25,7 +25,7 @@ _problem = ProblemRow.__table__  # type: ignore[attr-defined]
 _promise = PromiseRow.__table__  # type: ignore[attr-defined]
 _vote = VoteRow.__table__  # type: ignore[attr-defined]
 LEADS = ("lead", "split")
-_INSERT_CONTACT = sa.insert(_contact)
+_INSERT_CONTACT = Prepared(sa.insert(_contact), [c.key for c in _contact.c if c.key != "id"])
 _SET_ASSIGNMENT = sa.update(_assignment).where(_assignment.c.id == sa.bindparam("w_id"))
 _UNIT_NAMES = sa.select(_party.c.name).where(_party.c.role == "unit")
 
@@ -222,8 +222,8 @@ def _accept(ctx: Context) -> None:
 
 @action("record_contact")
 def _contact_row(ctx: Context) -> None:
-    ctx.conn.execute(
-        _INSERT_CONTACT,
+    _INSERT_CONTACT.execute(
+        ctx.conn,
         {
             "item_id": ctx.item["id"],
             "unit": ctx.actor.party,
