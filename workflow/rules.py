@@ -26,7 +26,8 @@ _promise = PromiseRow.__table__  # type: ignore[attr-defined]
 _vote = VoteRow.__table__  # type: ignore[attr-defined]
 LEADS = ("lead", "split")
 _INSERT_CONTACT = Prepared(sa.insert(_contact), [c.key for c in _contact.c if c.key != "id"])
-_SET_ASSIGNMENT = sa.update(_assignment).where(_assignment.c.id == sa.bindparam("w_id"))
+_UPDATE_ASSIGNMENT = sa.update(_assignment).where(_assignment.c.id == sa.bindparam("w_id"))
+_SET_ASSIGNMENT: dict[tuple[str, ...], Prepared] = {}  # one prepared UPDATE per set of columns
 _UNIT_NAMES = sa.select(_party.c.name).where(_party.c.role == "unit")
 
 
@@ -349,7 +350,9 @@ def _set_own(ctx: Context, **values: Any) -> None:
     own = ctx.own_assignment()
     if own is None:  # the roles check lets only assigned units this far
         raise ValidationError("actor", f"{ctx.actor.party!r} has no assignment on item {ctx.item['id']}")
-    ctx.conn.execute(_SET_ASSIGNMENT, {"w_id": own["id"], "updated_at": ctx.at, **values})
+    columns = (*sorted(values), "updated_at")
+    update = _SET_ASSIGNMENT.get(columns) or _SET_ASSIGNMENT.setdefault(columns, Prepared(_UPDATE_ASSIGNMENT, columns))
+    update.execute(ctx.conn, {"w_id": own["id"], "updated_at": ctx.at, **values})
     own.update(values, updated_at=ctx.at)  # keep the fire's view of the assignments in step
 
 
