@@ -44,12 +44,20 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0] if __doc__ else None)
     p.add_argument("--quick", action="store_true", help="a smoke run: duban 300, naive 100 lifecycles, 1 run")
     p.add_argument("--repeat", type=int, help="runs per contestant (default 3, quick 1)")
-    p.add_argument("--n", type=int, help="lifecycles per duban run (default 10000, quick 300); the naive peer "
-                   "runs min(N, its default) unless --naive-n is given")
+    p.add_argument(
+        "--n",
+        type=int,
+        help="lifecycles per duban run (default 10000, quick 300); the naive peer "
+        "runs min(N, its default) unless --naive-n is given",
+    )
     p.add_argument("--naive-n", type=int, help="lifecycles per naive run (default 2000, quick 100)")
     p.add_argument("--only", choices=sorted(CONTESTANTS), action="append", help="run only this contestant")
-    p.add_argument("--durability", choices=["normal", "full"], default="normal",
-                   help="SQLite synchronous level for both contestants (default normal, duban's default)")
+    p.add_argument(
+        "--durability",
+        choices=["normal", "full"],
+        default="normal",
+        help="SQLite synchronous level for both contestants (default normal, duban's default)",
+    )
     p.add_argument("--out", type=Path, default=HERE / "results", help="folder for the JSON and Markdown results")
     args = p.parse_args(argv)
     mode = "quick" if args.quick else "full"
@@ -67,6 +75,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 # ---- where it ran ---------------------------------------------------------------------------
+
 
 def _cpu_model() -> str:
     try:
@@ -101,10 +110,16 @@ def _version(package: str) -> str | None:
 def _git_commit() -> str | None:
     """HEAD, with ``+dirty`` when duban's code or definitions differ from it."""
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "workflow", "definitions"], cwd=ROOT,
-                               capture_output=True, text=True, check=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "workflow", "definitions"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
     return f"{head}+dirty" if dirty else head
@@ -141,6 +156,7 @@ def environment() -> dict[str, Any]:
 
 # ---- running and summing up -----------------------------------------------------------------
 
+
 def run_in_fresh_process(name: str, n: int, durability: str) -> dict[str, Any]:
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
@@ -162,8 +178,10 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "lifecycles_per_s": figure(lambda r: r["lifecycles_per_s"]),
         "operations_per_s": figure(lambda r: r["operations_per_s"]),
         "latency_us": {f"p{q}": figure(lambda r, q=q: r["latency_us"][f"p{q}"]) for q in PERCENTILES},
-        "per_operation_us": {op: {f"p{q}": figure(lambda r, op=op, q=q: r["per_operation_us"][op][f"p{q}"])
-                                  for q in PERCENTILES} for op in OPERATIONS},
+        "per_operation_us": {
+            op: {f"p{q}": figure(lambda r, op=op, q=q: r["per_operation_us"][op][f"p{q}"]) for q in PERCENTILES}
+            for op in OPERATIONS
+        },
         "peak_rss_mib": figure(lambda r: r["peak_rss_mib"]),
         "setup_s": figure(lambda r: r["setup_s"]),
         "database_mib": figure(lambda r: r["database_mib"]),
@@ -172,15 +190,19 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def table(report: dict[str, Any]) -> str:
-    head = ("| contestant | N | lifecycles/s min / **median** / max | ops/s (median) | p50 µs | p95 µs | p99 µs "
-            "| peak RSS MiB |\n|---|---:|---:|---:|---:|---:|---:|---:|")
+    head = (
+        "| contestant | N | lifecycles/s min / **median** / max | ops/s (median) | p50 µs | p95 µs | p99 µs "
+        "| peak RSS MiB |\n|---|---:|---:|---:|---:|---:|---:|---:|"
+    )
     rows = []
     for name, s in report["results"].items():
         life, lat = s["lifecycles_per_s"], s["latency_us"]
-        rows.append(f"| {name} | {s['n']:,} | {life['min']:,.1f} / **{life['median']:,.1f}** / {life['max']:,.1f} "
-                    f"| {s['operations_per_s']['median']:,.0f} | {lat['p50']['median']:,.0f} "
-                    f"| {lat['p95']['median']:,.0f} | {lat['p99']['median']:,.0f} "
-                    f"| {s['peak_rss_mib']['median']:.0f} |")
+        rows.append(
+            f"| {name} | {s['n']:,} | {life['min']:,.1f} / **{life['median']:,.1f}** / {life['max']:,.1f} "
+            f"| {s['operations_per_s']['median']:,.0f} | {lat['p50']['median']:,.0f} "
+            f"| {lat['p95']['median']:,.0f} | {lat['p99']['median']:,.0f} "
+            f"| {s['peak_rss_mib']['median']:.0f} |"
+        )
     return "\n".join([head, *rows])
 
 
@@ -197,8 +219,10 @@ def markdown(report: dict[str, Any]) -> str:
         "",
     ]
     if report["source_changed_during_run"]:
-        lines += ["**Warning: duban's source changed while this benchmark ran; runs may have measured different "
-                  "code.**", ""]
+        lines += [
+            "**Warning: duban's source changed while this benchmark ran; runs may have measured different code.**",
+            "",
+        ]
     if report.get("ratio_duban_over_naive") is not None:
         lines += [f"**duban / naive (median lifecycles/s): {report['ratio_duban_over_naive']:.2f}×**", ""]
     lines += ["Per-operation p50 µs (median over runs):", ""]
@@ -229,18 +253,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"run {k + 1}/{args.repeat}: {name}, {n:,} lifecycles ...", end=" ", file=sys.stderr, flush=True)
             began = time.perf_counter()
             result = run_in_fresh_process(name, n, args.durability)
-            print(f"{result['lifecycles_per_s']:,.1f}/s, p95 {result['latency_us']['p95']:,.0f} µs "
-                  f"({time.perf_counter() - began:.0f} s)", file=sys.stderr, flush=True)
+            print(
+                f"{result['lifecycles_per_s']:,.1f}/s, p95 {result['latency_us']['p95']:,.0f} µs "
+                f"({time.perf_counter() - began:.0f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
             runs[name].append(result)
     changed = source_digest() != digest
     if changed:
-        print("WARNING: duban's source (workflow/ or definitions/) changed while the benchmark ran; "
-              "runs may have measured different code", file=sys.stderr)
+        print(
+            "WARNING: duban's source (workflow/ or definitions/) changed while the benchmark ran; "
+            "runs may have measured different code",
+            file=sys.stderr,
+        )
     results = {name: summarize(r) for name, r in runs.items()}
     ratio = None
     if "duban" in results and "naive" in results:
-        ratio = round(results["duban"]["lifecycles_per_s"]["median"] / results["naive"]["lifecycles_per_s"]["median"],
-                      2)
+        ratio = round(
+            results["duban"]["lifecycles_per_s"]["median"] / results["naive"]["lifecycles_per_s"]["median"], 2
+        )
     report = {
         "benchmark": "lifecycle",
         "date": started.date().isoformat(),
@@ -249,9 +281,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         **env,
         "source_sha256": digest,
         "source_changed_during_run": changed,
-        "settings": {"mode": args.mode, "repeat": args.repeat, "durability": args.durability,
-                     "n": {name: args.sizes[name] for name in args.contestants},
-                     "operations_per_lifecycle": len(OPERATIONS), "operations": list(OPERATIONS)},
+        "settings": {
+            "mode": args.mode,
+            "repeat": args.repeat,
+            "durability": args.durability,
+            "n": {name: args.sizes[name] for name in args.contestants},
+            "operations_per_lifecycle": len(OPERATIONS),
+            "operations": list(OPERATIONS),
+        },
         "results": results,
         "ratio_duban_over_naive": ratio,
     }

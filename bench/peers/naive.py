@@ -97,6 +97,7 @@ class ItemModel:
 
 # ---- checks and effects, called by the machine with send_event=True ---------------------------
 
+
 def _row(e: EventData) -> NaiveItem:
     return cast(ItemModel, e.model).row
 
@@ -149,8 +150,9 @@ def _open_assignments(e: EventData) -> None:
     assert row.id is not None
     units = [(data["lead_unit"], "lead")] + [(u, "co") for u in data.get("co_units", [])]
     for unit, role in units:
-        row.assignments.append(NaiveAssignment(item_id=row.id, unit=unit, role=role, state="assigned", assigned_at=at,
-                                               updated_at=at))
+        row.assignments.append(
+            NaiveAssignment(item_id=row.id, unit=unit, role=role, state="assigned", assigned_at=at, updated_at=at)
+        )
 
 
 def _set_own(e: EventData, **values: Any) -> None:
@@ -173,12 +175,24 @@ def _co_opinion(e: EventData) -> None:
 
 
 def _contact(e: EventData) -> None:
-    _require(e, "stage", "method", choices={"stage": ("before", "during", "after"),
-                                            "method": ("visit", "meeting", "phone", "letter", "online")})
+    _require(
+        e,
+        "stage",
+        "method",
+        choices={"stage": ("before", "during", "after"), "method": ("visit", "meeting", "phone", "letter", "online")},
+    )
     data, at, row, own = e.kwargs["data"], e.kwargs["at"], _row(e), _own(e)
     assert row.id is not None and own is not None
-    e.kwargs["session"].add(NaiveContact(item_id=row.id, unit=own.unit, stage=data["stage"], method=data["method"],
-                                         contacted_on=data.get("contacted_on", at.date()), recorded_at=at))
+    e.kwargs["session"].add(
+        NaiveContact(
+            item_id=row.id,
+            unit=own.unit,
+            stage=data["stage"],
+            method=data["method"],
+            contacted_on=data.get("contacted_on", at.date()),
+            recorded_at=at,
+        )
+    )
 
 
 def _check_reply(e: EventData) -> None:
@@ -210,21 +224,59 @@ def _keep(e: EventData, *names: str) -> None:
 
 STATES = ["submitted", "registered", "assigned", "handling", "replied", "evaluated", "closed"]
 TRANSITIONS: list[dict[str, Any]] = [
-    {"trigger": "register", "source": "submitted", "dest": "registered", "conditions": _may("office"),
-     "after": lambda e: _keep(e, "number")},
-    {"trigger": "assign", "source": "registered", "dest": "assigned", "conditions": _may("office"),
-     "before": _check_assign, "after": _open_assignments},
+    {
+        "trigger": "register",
+        "source": "submitted",
+        "dest": "registered",
+        "conditions": _may("office"),
+        "after": lambda e: _keep(e, "number"),
+    },
+    {
+        "trigger": "assign",
+        "source": "registered",
+        "dest": "assigned",
+        "conditions": _may("office"),
+        "before": _check_assign,
+        "after": _open_assignments,
+    },
     {"trigger": "accept", "source": "assigned", "dest": "handling", "conditions": _may("lead_unit"), "after": _accept},
-    {"trigger": "accept", "source": ["assigned", "handling"], "dest": None, "conditions": _may("co_unit"),
-     "after": _accept},
-    {"trigger": "submit_co_opinion", "source": "handling", "dest": None, "conditions": _may("co_unit"),
-     "after": _co_opinion},
-    {"trigger": "record_contact", "source": ["assigned", "handling", "replied", "evaluated"], "dest": None,
-     "conditions": _may("assigned_unit"), "after": _contact},
-    {"trigger": "reply", "source": "handling", "dest": "replied", "conditions": _may("lead_unit"),
-     "before": _check_reply, "after": _reply},
-    {"trigger": "evaluate", "source": "replied", "dest": "evaluated", "conditions": _may("proposer", "office"),
-     "before": _check_evaluation, "after": lambda e: _keep(e, "result")},
+    {
+        "trigger": "accept",
+        "source": ["assigned", "handling"],
+        "dest": None,
+        "conditions": _may("co_unit"),
+        "after": _accept,
+    },
+    {
+        "trigger": "submit_co_opinion",
+        "source": "handling",
+        "dest": None,
+        "conditions": _may("co_unit"),
+        "after": _co_opinion,
+    },
+    {
+        "trigger": "record_contact",
+        "source": ["assigned", "handling", "replied", "evaluated"],
+        "dest": None,
+        "conditions": _may("assigned_unit"),
+        "after": _contact,
+    },
+    {
+        "trigger": "reply",
+        "source": "handling",
+        "dest": "replied",
+        "conditions": _may("lead_unit"),
+        "before": _check_reply,
+        "after": _reply,
+    },
+    {
+        "trigger": "evaluate",
+        "source": "replied",
+        "dest": "evaluated",
+        "conditions": _may("proposer", "office"),
+        "before": _check_evaluation,
+        "after": lambda e: _keep(e, "result"),
+    },
     {"trigger": "close", "source": "evaluated", "dest": "closed", "conditions": _may("office")},
 ]
 
@@ -256,19 +308,22 @@ class NaiveContestant:
         when = at  # SQLModel stores aware datetimes as UTC and hands them back aware, as duban does
         data = _plain(dict(fields))
         with Session(self.engine) as session:
-            row = NaiveItem(kind="suggestion", state="submitted", title=fields["title"], data=data,
-                            created_at=when, updated_at=when)
+            row = NaiveItem(
+                kind="suggestion", state="submitted", title=fields["title"], data=data, created_at=when, updated_at=when
+            )
             session.add(row)
             session.flush()
             assert row.id is not None
             item_id = row.id
-            session.add(NaiveAudit(item_id=item_id, at=when, actor="office", trigger="submit", dest=row.state,
-                                   data=data))
+            session.add(
+                NaiveAudit(item_id=item_id, at=when, actor="office", trigger="submit", dest=row.state, data=data)
+            )
             session.commit()
         return item_id
 
-    def fire(self, item_id: int, trigger: str, actor: tuple[str, str | None], at: dt.datetime,
-             data: Mapping[str, Any]) -> str:
+    def fire(
+        self, item_id: int, trigger: str, actor: tuple[str, str | None], at: dt.datetime, data: Mapping[str, Any]
+    ) -> str:
         when = at  # SQLModel stores aware datetimes as UTC and hands them back aware, as duban does
         with Session(self.engine) as session:
             row = session.get(NaiveItem, item_id)
@@ -278,16 +333,31 @@ class NaiveContestant:
                 raise ValueError(f"{at} is before the item's last change")
             source = row.state
             model = ItemModel(row)
-            Machine(model=model, states=STATES, transitions=TRANSITIONS, initial=source, send_event=True,
-                    auto_transitions=False)
+            Machine(
+                model=model,
+                states=STATES,
+                transitions=TRANSITIONS,
+                initial=source,
+                send_event=True,
+                auto_transitions=False,
+            )
             if not model.trigger(trigger, session=session, actor=actor, at=when, data=data):
                 raise PermissionError(f"{actor} may not {trigger} item {item_id} in state {source}")
             dest = row.state
             row.version += 1
             row.updated_at = when
             role, party = actor
-            session.add(NaiveAudit(item_id=item_id, at=when, actor=f"{role}:{party}" if party else role,
-                                   trigger=trigger, source=source, dest=dest, data=_plain(dict(data))))
+            session.add(
+                NaiveAudit(
+                    item_id=item_id,
+                    at=when,
+                    actor=f"{role}:{party}" if party else role,
+                    trigger=trigger,
+                    source=source,
+                    dest=dest,
+                    data=_plain(dict(data)),
+                )
+            )
             session.commit()
         return dest
 
