@@ -188,11 +188,7 @@ def _open(ctx: Context) -> None:
 
 @action("reassign_units")
 def _reassign(ctx: Context) -> None:
-    ctx.conn.execute(
-        sa.update(_assignment)
-        .where(_assignment.c.item_id == ctx.item["id"], _assignment.c.active)
-        .values(active=False, state="released", updated_at=ctx.at)
-    )
+    _set_active(ctx, sa.true(), active=False, state="released")
     _open(ctx)
 
 
@@ -203,15 +199,7 @@ def _request(ctx: Context) -> None:
 
 @action("refuse_reassignment")
 def _refuse(ctx: Context) -> None:
-    ctx.conn.execute(
-        sa.update(_assignment)
-        .where(
-            _assignment.c.item_id == ctx.item["id"],
-            _assignment.c.state == "reassignment_requested",
-            _assignment.c.active,
-        )
-        .values(state="assigned", updated_at=ctx.at)
-    )
+    _set_active(ctx, _assignment.c.state == "reassignment_requested", state="assigned")
 
 
 @action("accept_assignment")
@@ -273,15 +261,7 @@ def _next_round(ctx: Context) -> None:
 
 @action("reopen_lead_assignments")
 def _reopen_leads(ctx: Context) -> None:
-    ctx.conn.execute(
-        sa.update(_assignment)
-        .where(
-            _assignment.c.item_id == ctx.item["id"],
-            _assignment.c.active,
-            _assignment.c.role.in_(LEADS),
-        )
-        .values(state="accepted", updated_at=ctx.at)
-    )
+    _set_active(ctx, _assignment.c.role.in_(LEADS), state="accepted")
 
 
 @action("mark_key_supervised")
@@ -354,6 +334,16 @@ def _set_own(ctx: Context, **values: Any) -> None:
     update = _SET_ASSIGNMENT.get(columns) or _SET_ASSIGNMENT.setdefault(columns, Prepared(_UPDATE_ASSIGNMENT, columns))
     update.execute(ctx.conn, {"w_id": own["id"], "updated_at": ctx.at, **values})
     own.update(values, updated_at=ctx.at)  # keep the fire's view of the assignments in step
+
+
+def _set_active(ctx: Context, where: sa.ColumnElement[bool], **values: Any) -> None:
+    """Update the item's active assignments that match *where*."""
+    ctx.conn.execute(
+        sa.update(_assignment)
+        .where(_assignment.c.item_id == ctx.item["id"], _assignment.c.active, where)
+        .values(updated_at=ctx.at, **values)
+    )
+    ctx._assignments = None
 
 
 def _problem_row(ctx: Context, number: int) -> dict[str, Any]:
