@@ -1,16 +1,34 @@
-"""Periods as the law writes them ("3 months", "3个月", "7 working days", "7个工作日").
+"""Periods counted the way Chinese law counts them, on the official working-day calendar.
 
-Only parsing lives here so far; the period arithmetic of 民法典 201-203 on the official
-calendar comes with the statutory clocks.
+民法典 第201条: the start day is not counted. 第202条: a period in months or years ends on the
+corresponding day of the last month, or on that month's last day when it has no such day.
+第203条: when the last day is a statutory rest day (weekends included, unless made a working day
+by the State Council), the period ends on the first working day after it; rest days inside the
+period are not deducted; the period ends at 24:00 of its last day. Working-day periods count
+official working days only. Every date is an Asia/Shanghai calendar date.
+
+The official calendar is data: one YAML file a year in ``definitions/calendars/`` (rest days and
+make-up working days, grouped by holiday, with the State Council notice they come from). A date in
+a year with no file is *provisional*: only weekends count as rest there.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
-__all__ = ["Period", "PeriodError", "parse_period"]
+from workflow.errors import DefinitionError
+from workflow.yamlfile import LocatedYAML
+
+__all__ = ["Calendar", "Due", "Period", "PeriodError", "parse_period"]
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+WEEKDAYS = "一二三四五六日"
 
 Unit = Literal["days", "working_days", "months", "years"]
 
@@ -70,3 +88,208 @@ def parse_period(text: str) -> Period:
     if amount <= 0:
         raise PeriodError(f"the period {text!r} must be a positive number of {unit.replace('_', ' ')}")
     return Period(amount, unit)
+
+
+@dataclass(frozen=True, slots=True)
+class Day:
+    """What the official calendar says of one date."""
+
+    date: dt.date
+    working: bool
+    reason: str  # 工作日 / 周末 / the holiday's name / 调休上班日
+    provisional: bool  # its year has no loaded calendar
+
+    @property
+    def described(self) -> str:
+        extra = "" if self.reason in ("工作日", "周末") else f", {self.reason}"
+        return f"星期{WEEKDAYS[self.date.weekday()]}{extra}"
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A computed due date and how it was reached."""
+
+    start: dt.date
+    period: Period
+    raw: dt.date  # the day the period's arithmetic lands on, before rolling past rest days
+    due: dt.date
+    provisional: bool
+    explanation: str
+
+    @property
+    def deadline(self) -> dt.datetime:
+        """The instant the period ends: 24:00 of the due date, Asia/Shanghai."""
+        return dt.datetime.combine(self.due + dt.timedelta(days=1), dt.time(), SHANGHAI)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "start": self.start.isoformat(),
+            "period": str(self.period),
+            "raw": self.raw.isoformat(),
+            "due": self.due.isoformat(),
+            "deadline": self.deadline.isoformat(),
+            "provisional": self.provisional,
+            "explanation": self.explanation,
+        }
+
+
+@dataclass
+class Calendar:
+    """The official rest days and make-up working days, by year, with the notices they came from."""
+
+    rest: dict[dt.date, str] = field(default_factory=dict)  # date -> holiday name
+    work: dict[dt.date, str] = field(default_factory=dict)  # date -> 调休上班日 (for which holiday)
+    sources: dict[int, str] = field(default_factory=dict)  # year -> notice
+    files: dict[int, str] = field(default_factory=dict)  # year -> file it was read from
+
+    @classmethod
+    def load(cls, folders: Iterable[str | Path] | None = None) -> Calendar:
+        """Read the bundled calendar, then each folder in turn; a later file for a year replaces it."""
+        from workflow.definition import bundled_dir
+
+        calendar = cls()
+        for folder in [bundled_dir("definitions") / "calendars", *map(Path, folders or [])]:
+            if not folder.is_dir():
+                raise DefinitionError("no such calendar folder", str(folder), 0, 0)
+            for path in sorted(folder.glob("*.yaml")):
+                calendar.add_file(path)
+        return calendar
+
+    def add_file(self, path: Path) -> None:
+        text = path.read_text(encoding="utf-8")
+        year, rest, work, source = _read_year(LocatedYAML(text, str(path)), str(path))
+        for table in (self.rest, self.work):
+            for day in [d for d in table if d.year == year]:
+                del table[day]
+        self.rest.update(rest)
+        self.work.update(work)
+        self.sources[year] = source
+        self.files[year] = str(path)
+
+    @property
+    def years(self) -> list[int]:
+        return sorted(self.sources)
+
+    def day(self, date: dt.date) -> Day:
+        provisional = date.year not in self.sources
+        if date in self.work:
+            return Day(date, True, "调休上班日", provisional)
+        if date in self.rest:
+            return Day(date, False, f"{self.rest[date]}假期", provisional)
+        weekend = date.weekday() >= 5
+        return Day(date, not weekend, "周末" if weekend else "工作日", provisional)
+
+    def is_working_day(self, date: dt.date) -> bool:
+        if date in self.work:
+            return True
+        return date not in self.rest and date.weekday() < 5
+
+    def due(self, start: dt.date, period: Period | str, event: str = "") -> Due:
+        """The last day of *period* counted from *start* (excluded), per 民法典 201-203."""
+        period = parse_period(period) if isinstance(period, str) else period
+        lead = f"{event} {start}" if event else str(start)
+        if period.unit == "working_days":
+            return self._working_days(start, period, lead)
+        if period.unit == "days":
+            raw, clamp = start + dt.timedelta(days=period.amount), ""
+        else:
+            raw, clamp = _add_months(start, period.amount * (12 if period.unit == "years" else 1))
+        due, days = raw, [self.day(raw)]
+        while not days[-1].working:
+            due += dt.timedelta(days=1)
+            days.append(self.day(due))
+        text = f"{lead} + {period.chinese} = {raw} ({clamp}{days[0].described})"
+        if due != raw:
+            text += f" → 顺延至 {due} (星期{WEEKDAYS[due.weekday()]})"
+        return self._finish(start, period, raw, due, days, text)
+
+    def _working_days(self, start: dt.date, period: Period, lead: str) -> Due:
+        day, counted, skipped, made_up, days = start, 0, [], [], []
+        while counted < period.amount:
+            day += dt.timedelta(days=1)
+            info = self.day(day)
+            days.append(info)
+            if info.working:
+                counted += 1
+                if day in self.work:
+                    made_up.append(day)
+            elif day in self.rest:
+                skipped.append(day)
+        notes = [f"星期{WEEKDAYS[day.weekday()]}"]
+        if skipped:
+            names = "、".join(dict.fromkeys(self.rest[d] for d in skipped))
+            notes.append(f"跳过{names}假期 {_span(skipped)}")
+        if made_up:
+            notes.append(f"计入调休上班日 {', '.join(d.strftime('%m-%d') for d in made_up)}")
+        text = f"{lead} + {period.chinese} = {day} ({'; '.join(notes)})"
+        return self._finish(start, period, day, day, days, text)
+
+    def _finish(self, start: dt.date, period: Period, raw: dt.date, due: dt.date, days: list[Day], text: str) -> Due:
+        unknown = sorted({d.date.year for d in days if d.provisional})
+        if unknown:
+            years = "、".join(f"{y}年" for y in unknown)
+            text += f"; 暂定 (provisional): {years}放假安排尚未载入, 仅按周末计休息日"
+        return Due(start, period, raw, due, bool(unknown), text + f"; 截止 {due} 24:00")
+
+
+def _add_months(start: dt.date, months: int) -> tuple[dt.date, str]:
+    """The corresponding day *months* later, or that month's last day (民法典 第202条)."""
+    index = start.year * 12 + start.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    last = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    if start.day <= last:
+        return dt.date(year, month, start.day), ""
+    return dt.date(year, month, last), f"{month}月无{start.day}日, 取月末; "
+
+
+def _span(days: list[dt.date]) -> str:
+    first, last = min(days), max(days)
+    return first.strftime("%m-%d") if first == last else f"{first.strftime('%m-%d')}..{last.strftime('%m-%d')}"
+
+
+_YEAR_KEYS = {"year", "source", "holidays", "notes"}
+
+
+def _read_year(doc: LocatedYAML, file: str) -> tuple[int, dict[dt.date, str], dict[dt.date, str], str]:
+    """Validate one calendar file; every problem is a DefinitionError at its line and column."""
+
+    def fail(path: tuple[str | int, ...], message: str, key: bool = False) -> DefinitionError:
+        return DefinitionError(message, file, *doc.where(path, key))
+
+    root = doc.root
+    if not isinstance(root, dict):
+        raise fail((), "a calendar file is a mapping with year, source and holidays")
+    for key in root:
+        if key not in _YEAR_KEYS:
+            raise fail((key,), f"unknown key {key!r}; allowed: {', '.join(sorted(_YEAR_KEYS))}", key=True)
+    year, source, holidays = root.get("year"), root.get("source"), root.get("holidays")
+    if not isinstance(year, int) or isinstance(year, bool) or not 1949 < year < 2200:
+        raise fail(("year",), f"year must be a year like 2026, not {year!r}")
+    if not isinstance(source, str) or not source.strip():
+        raise fail(("source",), "source must name the State Council notice the dates come from")
+    if not isinstance(holidays, dict):
+        raise fail(("holidays",), "holidays must map each holiday's name to its rest and work days")
+    rest: dict[dt.date, str] = {}
+    work: dict[dt.date, str] = {}
+    for name, spec in holidays.items():
+        if not isinstance(spec, dict) or not set(spec) <= {"rest", "work"}:
+            raise fail(("holidays", name), f"holiday {name!r} needs only 'rest' and 'work' lists of dates")
+        for kind, table, other in (("rest", rest, work), ("work", work, rest)):
+            days = spec.get(kind) or []
+            if not isinstance(days, list):
+                raise fail(("holidays", name, kind), f"{kind} must be a list of dates")
+            for i, day in enumerate(days):
+                where = ("holidays", name, kind, i)
+                if not isinstance(day, dt.date) or isinstance(day, dt.datetime):
+                    raise fail(where, f"{day!r} is not a date written YYYY-MM-DD")
+                if day.year != year:
+                    raise fail(where, f"{day} lies outside {year}, the year of this file")
+                if day in table:
+                    raise fail(where, f"{day} is listed twice")
+                if day in other:
+                    raise fail(where, f"{day} is listed both as a rest day and as a working day")
+                if kind == "work" and day.weekday() < 5:
+                    raise fail(where, f"{day} is a weekday; a make-up working day (调休上班日) is a Saturday or Sunday")
+                table[day] = str(name)
+    return year, rest, work, source
