@@ -155,7 +155,14 @@ def test_guard_given_as_an_import_path_is_refused() -> None:
             "cannot read the period '3 fortnights'",
         ),
         (("transitions:", "parameters:\n  p: {type: fraction, default: 2}\ntransitions:"), "not a valid fraction"),
-        (("transitions:", "clocks: {reply: {start: finish}}\ntransitions:"), "'clocks' is reserved"),
+        (
+            (
+                "transitions:",
+                "parameters: {p: {type: period, default: 1 month}}\n"
+                "clocks: {c: {label: 期限, start: [finsh], period: p}}\ntransitions:",
+            ),
+            "start trigger 'finsh' is not fired by any transition",
+        ),
         (("  open: {label: 开}", "  open: {label: 开}\n  open: {label: again}"), "duplicate key 'open'"),
     ],
 )

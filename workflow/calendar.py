@@ -188,23 +188,32 @@ class Calendar:
         """The last day of *period* counted from *start* (excluded), per 民法典 201-203."""
         period = parse_period(period) if isinstance(period, str) else period
         lead = f"{event} {start}" if event else str(start)
+        return self._count(start, start, period, f"{lead} + {period.chinese}", [])
+
+    def shift(self, due: Due, period: Period | str, why: str) -> Due:
+        """*due* moved on by *period* from its unrolled day (an extension, a pause), rolled again."""
+        period = parse_period(period) if isinstance(period, str) else period
+        text = due.explanation.rsplit("; 截止", 1)[0].split("; 暂定", 1)[0]
+        return self._count(due.start, due.raw, period, f"{text}; {why} + {period.chinese}", [due.raw])
+
+    def _count(self, start: dt.date, base: dt.date, period: Period, lead: str, seen: list[dt.date]) -> Due:
         if period.unit == "working_days":
-            return self._working_days(start, period, lead)
+            return self._working_days(start, base, period, lead, seen)
         if period.unit == "days":
-            raw, clamp = start + dt.timedelta(days=period.amount), ""
+            raw, clamp = base + dt.timedelta(days=period.amount), ""
         else:
-            raw, clamp = _add_months(start, period.amount * (12 if period.unit == "years" else 1))
+            raw, clamp = _add_months(base, period.amount * (12 if period.unit == "years" else 1))
         due, days = raw, [self.day(raw)]
         while not days[-1].working:
             due += dt.timedelta(days=1)
             days.append(self.day(due))
-        text = f"{lead} + {period.chinese} = {raw} ({clamp}{days[0].described})"
+        text = f"{lead} = {raw} ({clamp}{days[0].described})"
         if due != raw:
             text += f" → 顺延至 {due} (星期{WEEKDAYS[due.weekday()]})"
-        return self._finish(start, period, raw, due, days, text)
+        return self._finish(start, period, raw, due, [*map(self.day, seen), *days], text)
 
-    def _working_days(self, start: dt.date, period: Period, lead: str) -> Due:
-        day, counted, skipped, made_up, days = start, 0, [], [], []
+    def _working_days(self, start: dt.date, base: dt.date, period: Period, lead: str, seen: list[dt.date]) -> Due:
+        day, counted, skipped, made_up, days = base, 0, [], [], [self.day(d) for d in seen]
         while counted < period.amount:
             day += dt.timedelta(days=1)
             info = self.day(day)
@@ -221,8 +230,7 @@ class Calendar:
             notes.append(f"跳过{names}假期 {_span(skipped)}")
         if made_up:
             notes.append(f"计入调休上班日 {', '.join(d.strftime('%m-%d') for d in made_up)}")
-        text = f"{lead} + {period.chinese} = {day} ({'; '.join(notes)})"
-        return self._finish(start, period, day, day, days, text)
+        return self._finish(start, period, day, day, days, f"{lead} = {day} ({'; '.join(notes)})")
 
     def _finish(self, start: dt.date, period: Period, raw: dt.date, due: dt.date, days: list[Day], text: str) -> Due:
         unknown = sorted({d.date.year for d in days if d.provisional})

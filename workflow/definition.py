@@ -19,6 +19,7 @@ from typing import Any
 from transitions import Machine
 
 from workflow.calendar import PeriodError, parse_period
+from workflow.clocks import ClockSpec, parse_clocks
 from workflow.errors import DefinitionError
 from workflow.fields import FIELD_TYPES, FieldSpec
 from workflow.registry import Context, Registry
@@ -87,6 +88,28 @@ _KEYS = {
     },
     "parameter": {"type", "default", "label", "description"},
     "submit": {"roles", "fields", "guards", "label"},
+    "clock": {
+        "label",
+        "description",
+        "start",
+        "stop",
+        "period",
+        "long_period",
+        "long_when",
+        "pause",
+        "resume",
+        "pause_if",
+        "extend",
+        "ceiling",
+        "each",
+        "date",
+        "subject",
+        "reminders",
+        "reminder_template",
+        "escalation",
+    },
+    "clock_trigger": {"trigger", "to", "when"},
+    "level": {"level", "after", "notify", "template"},
 }
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
@@ -156,6 +179,7 @@ class Definition:
     transitions: tuple[TransitionSpec, ...]
     parameters: dict[str, ParameterSpec]
     submit: SubmitSpec
+    clocks: dict[str, ClockSpec] = field(default_factory=dict)
     _index: dict[tuple[str, str], TransitionSpec] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -294,11 +318,12 @@ class _Parser:
         initial = top.get("initial")
         if initial not in states:
             self.error(("initial",), f"initial state {initial!r} is not defined{_suggest(initial, states)}")
-        for reserved in ("clocks", "notices"):
+        clocks = parse_clocks(self, top.get("clocks"), transitions, states, parameters)
+        for reserved in ("notices",):
             if top.get(reserved):
                 self.error(
                     (reserved,),
-                    f"{reserved!r} is reserved for statutory clocks and notices, "
+                    f"{reserved!r} is reserved for notices, "
                     "which this version of duban does not read yet; leave it empty",
                 )
         if not self.errors:
@@ -317,6 +342,7 @@ class _Parser:
             transitions=transitions,
             parameters=parameters,
             submit=submit,
+            clocks=clocks,
         )
 
     def states(self, raw: Any) -> dict[str, StateSpec]:

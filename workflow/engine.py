@@ -18,6 +18,8 @@ from transitions import Machine
 
 from workflow import store
 from workflow.audit import GENESIS, AuditBreak, chain_hash, verify_chain
+from workflow.calendar import Calendar
+from workflow.clocks import apply_clocks
 from workflow.definition import (
     Definition,
     bundled_dir,
@@ -75,6 +77,8 @@ class Engine:
     :param durability: SQLite ``synchronous`` level: ``normal`` (default; a committed fire survives
         the process being killed) or ``full`` (also survives power loss).
     :param migrate: create or upgrade the schema on open (default True).
+    :param calendar: a loaded :class:`~workflow.calendar.Calendar`, or folders of calendar files read
+        after the bundled ones (a deployment's own year files or mid-year changes).
     """
 
     def __init__(
@@ -87,11 +91,13 @@ class Engine:
         parameters: Mapping[str, Mapping[str, Any]] | None = None,
         durability: str = "normal",
         migrate: bool = True,
+        calendar: Calendar | str | Path | Iterable[str | Path] | None = None,
     ) -> None:
         self.url = url
         self.db = store.connect(url, durability=durability)
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.registry = registry or Registry.default()
+        self.calendar = calendar if isinstance(calendar, Calendar) else Calendar.load(_folders(calendar))
         if migrate and store.current_revision(self.db) != store.head_revision():
             store.migrate(self.db)
         self._versions: dict[int, tuple[Definition, Machine, dict[str, Any]]] = {}
@@ -304,28 +310,11 @@ class Engine:
             _authorize(ctx, spec.roles, trigger)
             ctx.data = check_data(spec.fields, {**(data or {}), **fields})
             machine.events[trigger].trigger(ctx)
+            if defn.clocks:
+                apply_clocks(ctx, trigger, ctx.state, self.calendar, _event_name(spec.label))
             kept = {f.name: ctx.data[f.name] for f in spec.fields if f.keep and f.name in ctx.data}
-            seq, stored = item["audit_seq"] + 1, plain(ctx.data)
-            audit = _audit_values(
-                item_id, seq, item["audit_head"], at, actor, trigger, item["state"], ctx.state, stored
-            )
-            new = {
-                "state": ctx.state,
-                "version": item["version"] + 1,
-                "updated_at": at,
-                "audit_seq": seq,
-                "audit_head": audit["hash"],
-                "data": {**item["data"], **plain(kept)} if kept else item["data"],
-                "round": item["round"],
-                "key_supervised": item["key_supervised"],
-                **ctx.updates,
-            }
-            # The compare-and-set comes before the audit insert: a loser of a race stops here with a
-            # ConflictError instead of colliding on the audit row's (item, seq) key.
-            done = _UPDATE_ITEM.execute(conn, {"w_id": item_id, "w_version": item["version"], **new})
-            if done.rowcount != 1:
-                raise ConflictError(f"item {item_id} was changed by another process during this fire; reload and retry")
-            _INSERT_AUDIT.execute(conn, audit)
+            changes = {"data": {**item["data"], **plain(kept)}} if kept else {}
+            new = _append(conn, item, actor, at, trigger, ctx.state, plain(ctx.data), {**changes, **ctx.updates})
         return _item({**item, **new}, defn)
 
     # ---- reading ----------------------------------------------------------------------------
@@ -468,6 +457,51 @@ def _authorize(ctx: Context, allowed: tuple[str, ...], trigger: str) -> None:
             )
         )
         raise PermissionDenied(f"{actor} may not {trigger} {what}: allowed for {', '.join(allowed)}{held}")
+
+
+def _append(
+    conn: sa.Connection,
+    item: dict[str, Any],
+    actor: Actor,
+    at: dt.datetime,
+    trigger: str,
+    dest: str,
+    data: dict[str, Any],
+    changes: dict[str, Any],
+) -> dict[str, Any]:
+    """Record an event on *item*: its new state and *changes*, compare-and-set on its version, then
+    the audit row chained to the previous one. Returns the item's new column values."""
+    seq = item["audit_seq"] + 1
+    audit = _audit_values(item["id"], seq, item["audit_head"], at, actor, trigger, item["state"], dest, data)
+    new = {
+        "state": dest,
+        "version": item["version"] + 1,
+        "updated_at": at,
+        "audit_seq": seq,
+        "audit_head": audit["hash"],
+        "data": item["data"],
+        "round": item["round"],
+        "key_supervised": item["key_supervised"],
+        **changes,
+    }
+    # The compare-and-set comes before the audit insert: a loser of a race stops here with a
+    # ConflictError instead of colliding on the audit row's (item, seq) key.
+    done = _UPDATE_ITEM.execute(conn, {"w_id": item["id"], "w_version": item["version"], **new})
+    if done.rowcount != 1:
+        raise ConflictError(f"item {item['id']} was changed by another process during this fire; reload and retry")
+    _INSERT_AUDIT.execute(conn, audit)
+    return new
+
+
+def _folders(where: str | Path | Iterable[str | Path] | None) -> list[Path]:
+    if where is None:
+        return []
+    return [Path(where)] if isinstance(where, (str, Path)) else [Path(w) for w in where]
+
+
+def _event_name(label: str) -> str:
+    """The first words of a transition's label name the event in explanations: 交办, 答复代表."""
+    return label.replace("(", " ").split(" ", 1)[0].strip()
 
 
 def _audit_values(

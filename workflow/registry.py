@@ -49,6 +49,7 @@ class Context:
     params: dict[str, Any]
     trigger: str = ""
     updates: dict[str, Any] = field(default_factory=dict)  # item columns the actions change
+    created: dict[str, list[int]] = field(default_factory=dict)  # ids of rows actions created, by field
     _assignments: list[dict[str, Any]] | None = None
 
     @property

@@ -237,21 +237,20 @@ def _reply(ctx: Context) -> None:
         "at": ctx.at.isoformat(),
     }
     _set_own(ctx, state="replied", reply=reply)
-    if ctx.data.get("promises"):
+    ctx.created["promises"] = [
         ctx.conn.execute(
-            sa.insert(_promise),
-            [
-                {
-                    "item_id": ctx.item["id"],
-                    "unit": ctx.actor.party,
-                    "what": p["what"],
-                    "by": p["by"],
-                    "status": "open",
-                    "round": ctx.round,
-                }
-                for p in ctx.data["promises"]
-            ],
-        )
+            sa.insert(_promise).returning(_promise.c.id),
+            {
+                "item_id": ctx.item["id"],
+                "unit": ctx.actor.party,
+                "what": p["what"],
+                "by": p["by"],
+                "status": "open",
+                "round": ctx.round,
+            },
+        ).scalar_one()
+        for p in ctx.data.get("promises", [])
+    ]
 
 
 @action("next_round")

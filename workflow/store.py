@@ -24,6 +24,8 @@ __all__ = [
     "AssignmentRow",
     "AuditRow",
     "ContactRow",
+    "DeadlineRow",
+    "DeadlineStepRow",
     "DefinitionRow",
     "ItemRow",
     "PartyRow",
@@ -215,6 +217,52 @@ class AuditRow(SQLModel, table=True):
     data: dict[str, Any] = _json()
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+
+
+class DeadlineRow(SQLModel, table=True):
+    """A statutory clock running on an item (or on one of its promises or problems).
+
+    ``next_at`` is when the next reminder or escalation level falls due; the sweep reads only rows
+    whose ``next_at`` has passed, through the (state, next_at) index.
+    """
+
+    __tablename__ = "duban_deadline"
+    __table_args__ = (sa.Index("ix_duban_deadline_due", "state", "next_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="duban_item.id", index=True)
+    clock: str = Field(max_length=64)
+    subject: str = Field(default="", max_length=64)  # "" for the item, "promise:7", "problem:3"
+    round: int = 0
+    state: str = Field(max_length=16)  # running | paused | stopped | replaced
+    start_date: dt.date
+    period: str = Field(max_length=32)
+    extension: str | None = Field(default=None, max_length=64)
+    paused_days: int = 0
+    paused_on: dt.date | None = None
+    raw: dt.date
+    due: dt.date
+    deadline_at: dt.datetime = _instant(nullable=False)
+    provisional: bool = False
+    explanation: str = Field(sa_column=Column(sa.Text, nullable=False))
+    next_step: int = 0
+    next_at: dt.datetime | None = _instant(nullable=True)
+    level: int = 0
+    started_at: dt.datetime = _instant(nullable=False)
+    stopped_at: dt.datetime | None = _instant(nullable=True)
+
+
+class DeadlineStepRow(SQLModel, table=True):
+    """A reminder or escalation level produced for a deadline: at most one row per (deadline, step)."""
+
+    __tablename__ = "duban_deadline_step"
+    __table_args__ = (sa.UniqueConstraint("deadline_id", "step"),)
+    id: int | None = Field(default=None, primary_key=True)
+    deadline_id: int = Field(foreign_key="duban_deadline.id", index=True)
+    step: int
+    kind: str = Field(max_length=16)  # reminder | escalation
+    level: int
+    scheduled_at: dt.datetime = _instant(nullable=False)
+    produced_at: dt.datetime = _instant(nullable=False)
 
 
 TABLES = {t.name: t for t in SQLModel.metadata.sorted_tables if t.name.startswith("duban_")}
