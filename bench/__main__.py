@@ -3,6 +3,10 @@
     python -m bench                 # full: duban 10,000 and naive 2,000 lifecycles, 3 runs each
     python -m bench --quick         # duban 300 and naive 100 lifecycles, 1 run each
     python -m bench --repeat 5 --n 20000 --naive-n 4000 --out /tmp/results
+    python -m bench --workload deadlines   # only the deadlines workload (bench/deadlines.py)
+
+Both workloads run by default: ``lifecycle``, then ``deadlines`` (due dates per second for duban's
+``Calendar.due``, and how often SpiffWorkflow's and APScheduler's date arithmetic differs from the law).
 
 Each run is a fresh process (so peak RSS is that run's) with a fresh SQLite file in a temporary
 folder. Runs alternate between contestants. Writes ``<out>/<YYYY-MM-DD>-<hostname>.json`` and a
@@ -31,6 +35,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from bench import deadlines
 from bench.lifecycle import CONTESTANTS, OPERATIONS, PERCENTILES, run
 
 HERE = Path(__file__).resolve().parent
@@ -38,12 +43,17 @@ ROOT = HERE.parent
 DEFAULT_N = {"full": {"duban": 10_000, "naive": 2_000}, "quick": {"duban": 300, "naive": 100}}
 DEFAULT_REPEAT = {"full": 3, "quick": 1}
 PACKAGES = ("duban", "transitions", "SQLAlchemy", "sqlmodel", "pydantic", "alembic")
+WORKLOADS = ("lifecycle", "deadlines")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0] if __doc__ else None)
-    p.add_argument("--quick", action="store_true", help="a smoke run: duban 300, naive 100 lifecycles, 1 run")
-    p.add_argument("--repeat", type=int, help="runs per contestant (default 3, quick 1)")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smoke run: duban 300, naive 100 lifecycles, 1 run; 10,000 due dates, 3 runs",
+    )
+    p.add_argument("--repeat", type=int, help="runs per contestant (default 3, quick 1; deadlines 5, quick 3)")
     p.add_argument(
         "--n",
         type=int,
@@ -51,7 +61,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "runs min(N, its default) unless --naive-n is given",
     )
     p.add_argument("--naive-n", type=int, help="lifecycles per naive run (default 2000, quick 100)")
-    p.add_argument("--only", choices=sorted(CONTESTANTS), action="append", help="run only this contestant")
+    p.add_argument("--only", choices=sorted(CONTESTANTS), action="append", help="run only this lifecycle contestant")
+    p.add_argument("--workload", choices=WORKLOADS, action="append", help="run only this workload (default: both)")
+    p.add_argument("--deadlines-n", type=int, help="due dates per deadlines run (default 100000, quick 10000)")
     p.add_argument(
         "--durability",
         choices=["normal", "full"],
@@ -63,13 +75,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     mode = "quick" if args.quick else "full"
     defaults = DEFAULT_N[mode]
     args.mode = mode
+    args.deadlines_repeat = args.repeat or deadlines.DEFAULT_REPEAT[mode]
     args.repeat = args.repeat or DEFAULT_REPEAT[mode]
     args.sizes = {
         "duban": args.n or defaults["duban"],
         "naive": args.naive_n or min(args.n or defaults["naive"], defaults["naive"]),
     }
-    if args.repeat < 1 or min(args.sizes.values()) < 1:
-        p.error("--repeat, --n and --naive-n must be at least 1")
+    args.deadlines_n = args.deadlines_n or deadlines.DEFAULT_N[mode]
+    if args.repeat < 1 or min(args.sizes.values()) < 1 or args.deadlines_n < 1:
+        p.error("--repeat, --n, --naive-n and --deadlines-n must be at least 1")
+    args.workloads = [w for w in WORKLOADS if not args.workload or w in args.workload]
     args.contestants = [c for c in CONTESTANTS if not args.only or c in args.only]
     return args
 
@@ -241,13 +256,36 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def render(report: dict[str, Any]) -> str:
+    """The Markdown file: the lifecycle report as before, then the deadlines section if it ran."""
+    if "results" in report:
+        text = markdown(report)
+    else:
+        m, sw = report["machine"], report["software"]
+        text = "\n".join(
+            [
+                f"# Deadlines benchmark, {report['date']} on {m['hostname']}",
+                "",
+                f"`{report['command']}`. Machine: {m['cpu_model']}, {m['cores']} cores, {m['platform']}. "
+                f"Python {sw['python']}, duban {sw['duban']} ({sw['git_commit']}).",
+                "",
+            ]
+        )
+        if report["source_changed_during_run"]:
+            text += "\n**Warning: duban's source changed while this benchmark ran.**\n\n"
+    if "deadlines" in report:
+        text += "\n" + deadlines.markdown(report["deadlines"])
+    return text
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     started = dt.datetime.now().astimezone()
     env = environment()  # before the runs: the load average is the machine's, not ours
     digest = source_digest()
-    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in args.contestants}
-    for k in range(args.repeat):
+    lifecycle = "lifecycle" in args.workloads
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in args.contestants if lifecycle}
+    for k in range(args.repeat if lifecycle else 0):
         for name in args.contestants:  # alternate, so drift on the machine hits both alike
             n = args.sizes[name]
             print(f"run {k + 1}/{args.repeat}: {name}, {n:,} lifecycles ...", end=" ", file=sys.stderr, flush=True)
@@ -260,6 +298,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 flush=True,
             )
             runs[name].append(result)
+    due_dates = None
+    if "deadlines" in args.workloads:
+        due_dates = deadlines.workload(args.mode, args.deadlines_repeat, args.deadlines_n)
     changed = source_digest() != digest
     if changed:
         print(
@@ -273,33 +314,44 @@ def main(argv: Sequence[str] | None = None) -> int:
         ratio = round(
             results["duban"]["lifecycles_per_s"]["median"] / results["naive"]["lifecycles_per_s"]["median"], 2
         )
-    report = {
-        "benchmark": "lifecycle",
+    report: dict[str, Any] = {
+        "benchmark": "lifecycle" if lifecycle else "deadlines",
+        "workloads": args.workloads,
         "date": started.date().isoformat(),
         "started_at": started.isoformat(timespec="seconds"),
         "command": " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])]),
         **env,
         "source_sha256": digest,
         "source_changed_during_run": changed,
-        "settings": {
+    }
+    if lifecycle:
+        report["settings"] = {
             "mode": args.mode,
             "repeat": args.repeat,
             "durability": args.durability,
             "n": {name: args.sizes[name] for name in args.contestants},
             "operations_per_lifecycle": len(OPERATIONS),
             "operations": list(OPERATIONS),
-        },
-        "results": results,
-        "ratio_duban_over_naive": ratio,
-    }
+        }
+        report["results"] = results
+        report["ratio_duban_over_naive"] = ratio
+    if due_dates is not None:
+        report["deadlines"] = due_dates
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = f"{report['date']}-{report['machine']['hostname']}" + ("-quick" if args.mode == "quick" else "")
+    stem = f"{report['date']}-{report['machine']['hostname']}"
+    if args.workloads != list(WORKLOADS):  # a partial run does not overwrite a whole one of the same day
+        stem += "-" + "-".join(args.workloads)
+    stem += "-quick" if args.mode == "quick" else ""
     (args.out / f"{stem}.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    (args.out / f"{stem}.md").write_text(markdown(report), encoding="utf-8")
-    print()
-    print(table(report))
+    (args.out / f"{stem}.md").write_text(render(report), encoding="utf-8")
+    if lifecycle:
+        print()
+        print(table(report))
     if ratio is not None:
         print(f"\nduban / naive (median lifecycles/s): {ratio:.2f}x")
+    if due_dates is not None:
+        print()
+        print(deadlines.table(due_dates))
     print(f"\nwrote {args.out / stem}.json and .md")
     return 0
 

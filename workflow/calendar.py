@@ -171,13 +171,13 @@ class Calendar:
         return sorted(self.sources)
 
     def day(self, date: dt.date) -> Day:
-        provisional = date.year not in self.sources
         if date in self.work:
-            return Day(date, True, "调休上班日", provisional)
-        if date in self.rest:
-            return Day(date, False, f"{self.rest[date]}假期", provisional)
-        weekend = date.weekday() >= 5
-        return Day(date, not weekend, "周末" if weekend else "工作日", provisional)
+            reason = "调休上班日"
+        elif date in self.rest:
+            reason = f"{self.rest[date]}假期"
+        else:
+            reason = "周末" if date.weekday() >= 5 else "工作日"
+        return Day(date, self.is_working_day(date), reason, date.year not in self.sources)
 
     def is_working_day(self, date: dt.date) -> bool:
         if date in self.work:

@@ -119,17 +119,17 @@ def parse_clocks(
         p.error(("clocks",), "clocks must map clock names to {label, start, stop, period, ...}")
         return {}
     reader = _ClockReader(p, {t.trigger for t in transitions}, states, parameters)
-    records = {f.name for t in transitions for f in t.fields if f.type == "records"}
+    records = {f.name for t in transitions for f in t.fields if f.type in ("records", "list")}
     out: dict[str, ClockSpec] = {}
     for name, spec in raw.items():
         path: tuple[str | int, ...] = ("clocks", name)
         spec = p.mapping(spec, path, "clock", required=("label", "start"))
         r = reader.at(name, spec, path)
         period, each = r.param("period", "period"), spec.get("each")
-        if (period is None) == (each is None):
-            p.error(path, f"clock {name!r} needs either a period parameter or 'each' (one clock per record)")
+        if period is None and (each is None or spec.get("date") is None):
+            p.error(path, f"clock {name!r} needs a period parameter, or 'each' and 'date' (each record's own date)")
         if each is not None and each not in records:
-            p.error((*path, "each"), f"'each' must name a records field of a transition, not {each!r}")
+            p.error((*path, "each"), f"'each' must name a list or records field of a transition, not {each!r}")
         reminders = p.names(spec.get("reminders", []), (*path, "reminders"), "reminders")
         for i, text in enumerate(reminders):
             r.period((*path, "reminders", i), text)
@@ -273,8 +273,7 @@ def apply_clocks(ctx: Context, trigger: str, dest: str, calendar: Calendar, even
     data = {**ctx.item["data"], **ctx.data}
     for spec in ctx.definition.clocks.values():
         if any(m.matches(trigger, dest, ctx.data) for m in spec.stop):
-            subject = f"{spec.subject}:{ctx.data[spec.subject]}" if spec.subject and spec.subject in ctx.data else ""
-            _close(ctx, spec, "stopped", subject)
+            _close(ctx, spec, "stopped", _subject(ctx, spec))
         if any(m.matches(trigger, dest, ctx.data) for m in spec.start):
             _start(ctx, spec, data, calendar, event)
         if trigger in spec.pause and (spec.pause_if is None or ctx.params[spec.pause_if]):
@@ -313,14 +312,33 @@ def _start(ctx: Context, spec: ClockSpec, data: dict[str, Any], calendar: Calend
         return
     ids = ctx.created.get(spec.each, [])
     today = _today(ctx)
+    if spec.date is None:  # one clock per unit named: a new list replaces the old one
+        _close(ctx, spec, "replaced", None)
     for i, record in enumerate(ctx.data.get(spec.each, [])):
-        key = record.get(spec.subject or "", ids[i] if i < len(ids) else i + 1)
-        own: dt.date = record[spec.date or "date"]
+        if isinstance(record, str):  # a list of names: one clock per unit
+            key: Any = record
+        else:
+            key = record.get(spec.subject or "", ids[i] if i < len(ids) else i + 1)
+        subject = f"{spec.subject}:{key}"
+        if spec.date is None:
+            period = str(ctx.params[str(spec.period)])
+            _insert(ctx, spec, subject, today, period, calendar.due(today, period, event), calendar)
+            continue
+        own: dt.date = record[spec.date]
         # The record's own date is the last day: counted as a period from today (or from the day
         # before when it is today or already past, so that it is overdue at once).
         start = min(today, own - dt.timedelta(days=1))
         period = f"{(own - start).days} days"
-        _insert(ctx, spec, f"{spec.subject}:{key}", start, period, calendar.due(start, period, event), calendar)
+        _insert(ctx, spec, subject, start, period, calendar.due(start, period, event), calendar)
+
+
+def _subject(ctx: Context, spec: ClockSpec) -> str:
+    """Which of a clock's deadlines a stop trigger names: the acting unit, a record, or the item."""
+    if spec.subject == "unit":
+        return f"unit:{ctx.actor.party}"
+    if spec.subject and spec.subject in ctx.data:
+        return f"{spec.subject}:{ctx.data[spec.subject]}"
+    return ""
 
 
 def _insert(
@@ -386,17 +404,12 @@ def _recompute(ctx: Context, spec: ClockSpec, row: dict[str, Any], calendar: Cal
     _save(ctx, row, {**kept, **recompute(row, spec, calendar)})
 
 
-def _close(ctx: Context, spec: ClockSpec, state: str, subject: str) -> None:
-    ctx.conn.execute(
-        sa.update(_D)
-        .where(
-            _D.c.item_id == ctx.item["id"],
-            _D.c.clock == spec.name,
-            _D.c.subject == subject,
-            _D.c.state.in_(_OPEN),
-        )
-        .values(state=state, stopped_at=ctx.at, next_at=None)
-    )
+def _close(ctx: Context, spec: ClockSpec, state: str, subject: str | None) -> None:
+    """Stop (or mark replaced) the clock's open deadlines for *subject*, or for every subject."""
+    where = [_D.c.item_id == ctx.item["id"], _D.c.clock == spec.name, _D.c.state.in_(_OPEN)]
+    if subject is not None:
+        where.append(_D.c.subject == subject)
+    ctx.conn.execute(sa.update(_D).where(*where).values(state=state, stopped_at=ctx.at, next_at=None))
 
 
 def _open_rows(ctx: Context, spec: ClockSpec, state: str) -> list[dict[str, Any]]:

@@ -4,9 +4,9 @@ exactly once, and recomputing open deadlines when the official calendar changes.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -14,7 +14,10 @@ from workflow.calendar import Calendar
 from workflow.clocks import ClockSpec, schedule
 from workflow.store import TABLES
 
-__all__ = ["DueStep", "claim_due", "deadline_query"]
+if TYPE_CHECKING:
+    from workflow.definition import Definition
+
+__all__ = ["DueStep", "claim_due", "deadline_dict", "deadline_query", "definition_of"]
 
 _D, _S, _ITEM = TABLES["duban_deadline"], TABLES["duban_deadline_step"], TABLES["duban_item"]
 OPEN = ("running", "paused")
@@ -74,6 +77,34 @@ def deadline_query(
         a = TABLES["duban_assignment"]
         query = query.where(sa.exists().where(a.c.item_id == _D.c.item_id, a.c.unit == unit, a.c.active))
     return query
+
+
+def deadline_dict(row: Mapping[Any, Any], defn: Definition) -> dict[str, Any]:
+    """A deadline as the API shows it, with its clock's label."""
+    spec = defn.clocks.get(row["clock"])
+    keys = (
+        "id",
+        "item_id",
+        "clock",
+        "subject",
+        "round",
+        "state",
+        "start_date",
+        "period",
+        "extension",
+        "due",
+        "deadline_at",
+        "provisional",
+        "explanation",
+        "level",
+        "next_at",
+    )
+    return {k: row[k] for k in keys} | {"label": spec.label if spec else row["clock"]}
+
+
+def definition_of(conn: sa.Connection, item_id: int) -> int:
+    """The definition version an item runs under."""
+    return int(conn.execute(sa.select(_ITEM.c.definition_id).where(_ITEM.c.id == item_id)).scalar_one())
 
 
 def claim_due(conn: sa.Connection, now: dt.datetime, specs: Specs, calendar: Calendar, limit: int) -> list[DueStep]:

@@ -19,7 +19,8 @@ from transitions import Machine
 from workflow import store
 from workflow.audit import GENESIS, AuditBreak, chain_hash, verify_chain
 from workflow.calendar import Calendar
-from workflow.clocks import apply_clocks
+from workflow.clocks import apply_clocks, recompute
+from workflow.deadlines import DueStep, claim_due, deadline_dict, deadline_query, definition_of
 from workflow.definition import (
     Definition,
     bundled_dir,
@@ -33,7 +34,6 @@ from workflow.errors import (
     DefinitionError,
     InvalidTransition,
     NotFound,
-    PermissionDenied,
     ValidationError,
 )
 from workflow.fields import check_data
@@ -48,8 +48,7 @@ _T = {
     name: store.TABLES[f"duban_{name}"]
     for name in ("item", "definition", "audit", "assignment", "promise", "problem", "contact", "vote", "party")
 }
-_ITEM, _AUDIT = _T["item"], _T["audit"]
-_LEADS = ("lead", "split")
+_ITEM, _AUDIT, _DEADLINE = _T["item"], _T["audit"], store.TABLES["duban_deadline"]
 # The hot path's statements are built once: SQLAlchemy then reuses their compiled form, and the
 # SET / VALUES columns follow the parameters given at execution.
 _SELECT_ITEM = store.Prepared(sa.select(_ITEM).where(_ITEM.c.id == sa.bindparam("w_id")))
@@ -62,7 +61,6 @@ _UPDATE_ITEM = store.Prepared(
 )
 _SET_HEAD = store.Prepared(sa.update(_ITEM).where(_ITEM.c.id == sa.bindparam("w_id")), ["audit_head"])
 _INSERT_AUDIT = store.Prepared(sa.insert(_AUDIT), [c.key for c in _AUDIT.c if c.key != "id"])
-_DIRECT_ROLES = ("office", "leader", "committee", "system")
 
 
 class Engine:
@@ -239,7 +237,7 @@ class Engine:
         with self.db.begin() as conn:
             item = {"id": None, "kind": kind, "round": 0, "data": values, "key_supervised": False}
             ctx = Context(defn.initial, item, values, actor, at, conn, defn, params, "submit")
-            _authorize(ctx, defn.submit.roles, "submit")
+            ctx.authorize(defn.submit.roles)
             for name in defn.submit.guards:
                 self.registry.guards[name](ctx)
             stored = plain(values)
@@ -307,7 +305,7 @@ class Engine:
                     f"({item['updated_at'].isoformat()}); history is written in order",
                 )
             ctx = Context(item["state"], item, {}, actor, at, conn, defn, params, trigger)
-            _authorize(ctx, spec.roles, trigger)
+            ctx.authorize(spec.roles)
             ctx.data = check_data(spec.fields, {**(data or {}), **fields})
             machine.events[trigger].trigger(ctx)
             if defn.clocks:
@@ -353,6 +351,7 @@ class Engine:
                 problems=rows("problem", "number"),
                 contacts=rows("contact"),
                 votes=rows("vote"),
+                deadlines=[deadline_dict(r, defn) for r in conn.execute(deadline_query(item=item_id)).mappings()],
                 history=history,
                 allowed_triggers=defn.allowed_triggers(row["state"]),
             )
@@ -378,6 +377,61 @@ class Engine:
         with store.reading(self.db) as conn:
             found = conn.execute(query.limit(limit)).all()
             return [_item(r._mapping, self._version(r.definition_id, conn)[0]) for r in found]
+
+    def deadlines(self, **filters: Any) -> list[dict[str, Any]]:
+        """Open deadlines (or ``state=`` running / paused / stopped / replaced / None for all), soonest
+        first, filtered by ``item``, ``kind``, ``clock``, ``unit``, ``provisional`` and ``overdue_at``
+        (deadlines whose period ended by that instant)."""
+        with store.reading(self.db) as conn:
+            rows = conn.execute(deadline_query(**filters)).mappings().all()
+            return [deadline_dict(r, self._version(definition_of(conn, r["item_id"]), conn)[0]) for r in rows]
+
+    def due(self, now: dt.datetime | None = None, *, limit: int = 1000) -> list[DueStep]:
+        """Produce the reminders and escalation levels due at *now* (default: the clock), each exactly
+        once per (deadline, step) however often this is called; returns what it produced."""
+        now = self._instant(now)
+        with self.db.begin() as conn:
+            return claim_due(conn, now, lambda c, def_id: self._version(def_id, c)[0].clocks, self.calendar, limit)
+
+    def reload_calendar(self, folders: str | Path | Iterable[str | Path] | None = None) -> list[dict[str, Any]]:
+        """Load the official calendar again (bundled files, then *folders*) and recompute every open
+        deadline; each one that changes is updated and recorded in its item's audit log with the old
+        and new dates. Returns the changes."""
+        calendar = Calendar.load(_folders(folders))
+        changes: list[dict[str, Any]] = []
+        with self.db.begin() as conn:
+            for row in conn.execute(deadline_query()).mappings().all():
+                item = _SELECT_ITEM.first(conn, {"w_id": row["item_id"]})
+                assert item is not None
+                spec = self._version(item["definition_id"], conn)[0].clocks.get(row["clock"])
+                if spec is None:
+                    continue
+                new = recompute(dict(row), spec, calendar)
+                if (new["due"], new["provisional"]) == (row["due"], row["provisional"]):
+                    continue
+                conn.execute(sa.update(_DEADLINE).where(_DEADLINE.c.id == row["id"]).values(**new))
+                change = {
+                    "deadline": row["id"],
+                    "clock": row["clock"],
+                    "subject": row["subject"],
+                    "old_due": row["due"].isoformat(),
+                    "new_due": new["due"].isoformat(),
+                    "provisional": new["provisional"],
+                    "explanation": new["explanation"],
+                }
+                _append(
+                    conn,
+                    item,
+                    Actor("system"),
+                    max(self._instant(None), item["updated_at"]),
+                    "recompute_deadline",
+                    item["state"],
+                    change,
+                    {},
+                )
+                changes.append({"item": item["id"], **change})
+        self.calendar = calendar
+        return changes
 
     def verify_audit(self, item_id: int | None = None) -> list[AuditBreak]:
         """Check the audit hash chain of one item (or all); returns the first break of each broken item."""
@@ -426,37 +480,6 @@ def load_definitions(where: str | Path | Iterable[str | Path] | None, registry: 
             raise DefinitionError(f"kind {defn.kind!r} is already defined in {seen[defn.kind].path}", str(path), 1, 1)
         seen[defn.kind] = defn
     return list(seen.values())
-
-
-def _authorize(ctx: Context, allowed: tuple[str, ...], trigger: str) -> None:
-    actor = ctx.actor
-    if actor.role in _DIRECT_ROLES:
-        have = {actor.role}
-    elif actor.role == "unit":
-        own = [a for a in ctx.assignments if a["unit"] == actor.party]
-        have = {"assigned_unit"} if own else set()
-        have |= {"lead_unit" if a["role"] in _LEADS else "co_unit" for a in own}
-    else:
-        data = ctx.item["data"] if ctx.item["id"] is not None else ctx.data
-        proposers = data.get("proposers", [])
-        lead = data.get("lead_deputy") or (proposers[0] if len(proposers) == 1 else None)
-        have = ({"proposer"} if actor.party in proposers else set()) | (
-            {"lead_deputy"} if actor.party == lead else set()
-        )
-    if not have & set(allowed):
-        what = f"item {ctx.item['id']}" if ctx.item["id"] is not None else f"a {ctx.definition.kind}"
-        held = (
-            f" (here {actor} is {', '.join(sorted(have))})"
-            if have
-            else (
-                f" ({actor.party} is not assigned this item)"
-                if actor.role == "unit"
-                else f" ({actor.party} is not a proposer of this item)"
-                if actor.role == "deputy"
-                else ""
-            )
-        )
-        raise PermissionDenied(f"{actor} may not {trigger} {what}: allowed for {', '.join(allowed)}{held}")
 
 
 def _append(

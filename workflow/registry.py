@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 
+from workflow.errors import PermissionDenied
 from workflow.model import Actor
 from workflow.store import AssignmentRow, Prepared
 
@@ -62,6 +63,37 @@ class Context:
     def own_assignment(self) -> dict[str, Any] | None:
         """The acting unit's active assignment on this item, if any."""
         return next((a for a in self.assignments if a["unit"] == self.actor.party), None)
+
+    def authorize(self, allowed: tuple[str, ...]) -> None:
+        """Raise PermissionDenied unless the actor holds one of *allowed* on this item.
+
+        Office, leader, committee and system act by role. A unit is ``assigned_unit`` and
+        ``lead_unit`` or ``co_unit`` by its active assignments; a deputy is ``proposer`` of the items
+        they proposed and ``lead_deputy`` of those they lead (a sole proposer leads).
+        """
+        actor = self.actor
+        if actor.role in ("office", "leader", "committee", "system"):
+            have = {actor.role}
+        elif actor.role == "unit":
+            own = [a for a in self.assignments if a["unit"] == actor.party]
+            have = {"assigned_unit"} if own else set()
+            have |= {"lead_unit" if a["role"] in ("lead", "split") else "co_unit" for a in own}
+        else:
+            data = self.item["data"] if self.item["id"] is not None else self.data
+            proposers = data.get("proposers", [])
+            lead = data.get("lead_deputy") or (proposers[0] if len(proposers) == 1 else None)
+            have = {"proposer"} if actor.party in proposers else set()
+            have |= {"lead_deputy"} if actor.party == lead else set()
+        if have & set(allowed):
+            return
+        what = f"item {self.item['id']}" if self.item["id"] is not None else f"a {self.definition.kind}"
+        if have:
+            held = f" (here {actor} is {', '.join(sorted(have))})"
+        elif actor.role in ("unit", "deputy"):
+            held = f" ({actor.party} is not {'assigned' if actor.role == 'unit' else 'a proposer of'} this item)"
+        else:
+            held = ""
+        raise PermissionDenied(f"{actor} may not {self.trigger} {what}: allowed for {', '.join(allowed)}{held}")
 
     @property
     def round(self) -> int:
