@@ -16,8 +16,8 @@ demo: $(STAMP)
 	$(BIN)/duban demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check workflow tests bench
-	$(BIN)/ruff format --check workflow tests
+	$(BIN)/ruff check workflow tests bench tools
+	$(BIN)/ruff format --check workflow tests bench tools
 	$(BIN)/mypy
 
 test: lint

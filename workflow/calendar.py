@@ -29,6 +29,15 @@ __all__ = ["Calendar", "Due", "Period", "PeriodError", "parse_period"]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 WEEKDAYS = "一二三四五六日"
+#: Holidays 全国年节及纪念日放假办法 (2024 revision, 第2条) fixes by calendar date.
+FIXED_HOLIDAYS = {
+    (1, 1): "元旦",
+    (5, 1): "劳动节",
+    (5, 2): "劳动节",
+    (10, 1): "国庆节",
+    (10, 2): "国庆节",
+    (10, 3): "国庆节",
+}
 
 Unit = Literal["days", "working_days", "months", "years"]
 
@@ -175,6 +184,8 @@ class Calendar:
             reason = "调休上班日"
         elif date in self.rest:
             reason = f"{self.rest[date]}假期"
+        elif holiday := self._statutory(date):
+            reason = f"{holiday} (法定节日)"
         else:
             reason = "周末" if date.weekday() >= 5 else "工作日"
         return Day(date, self.is_working_day(date), reason, date.year not in self.sources)
@@ -182,7 +193,12 @@ class Calendar:
     def is_working_day(self, date: dt.date) -> bool:
         if date in self.work:
             return True
-        return date not in self.rest and date.weekday() < 5
+        return date not in self.rest and date.weekday() < 5 and not self._statutory(date)
+
+    def _statutory(self, date: dt.date) -> str | None:
+        """In a year with no loaded notice, the holidays fixed by date in 全国年节及纪念日放假办法 第2条
+        (元旦, 劳动节, 国庆节) are still rest days; the lunar ones cannot be placed without the notice."""
+        return None if date.year in self.sources else FIXED_HOLIDAYS.get((date.month, date.day))
 
     def due(self, start: dt.date, period: Period | str, event: str = "") -> Due:
         """The last day of *period* counted from *start* (excluded), per 民法典 201-203."""
@@ -236,7 +252,7 @@ class Calendar:
         unknown = sorted({d.date.year for d in days if d.provisional})
         if unknown:
             years = "、".join(f"{y}年" for y in unknown)
-            text += f"; 暂定 (provisional): {years}放假安排尚未载入, 仅按周末计休息日"
+            text += f"; 暂定 (provisional): {years}放假安排尚未载入, 仅按周末及法定节日计休息日"
         return Due(start, period, raw, due, bool(unknown), text + f"; 截止 {due} 24:00")
 
 
@@ -281,8 +297,13 @@ def _read_year(doc: LocatedYAML, file: str) -> tuple[int, dict[dt.date, str], di
     rest: dict[dt.date, str] = {}
     work: dict[dt.date, str] = {}
     for name, spec in holidays.items():
-        if not isinstance(spec, dict) or not set(spec) <= {"rest", "work"}:
-            raise fail(("holidays", name), f"holiday {name!r} needs only 'rest' and 'work' lists of dates")
+        if not isinstance(spec, dict):
+            raise fail(("holidays", name), f"holiday {name!r} needs 'rest' and 'work' lists of dates")
+        for key in spec:
+            if key not in ("rest", "work"):
+                raise fail(
+                    ("holidays", name, key), f"unknown key {key!r} in holiday {name!r}; allowed: rest, work", True
+                )
         for kind, table, other in (("rest", rest, work), ("work", work, rest)):
             days = spec.get(kind) or []
             if not isinstance(days, list):

@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from workflow.calendar import Calendar, PeriodError, parse_period
 from workflow.engine import SHANGHAI, Engine, load_definitions
 from workflow.errors import DefinitionError, ValidationError, WorkflowError
 from workflow.model import Actor, Item, plain
@@ -29,9 +30,11 @@ app = typer.Typer(
 )
 definitions_app = typer.Typer(no_args_is_help=True, help="Check and draw lifecycle definitions.")
 audit_app = typer.Typer(no_args_is_help=True, help="Check the hash-chained audit log.")
+calendar_app = typer.Typer(no_args_is_help=True, help="The official working-day calendar.")
 party_app = typer.Typer(no_args_is_help=True, help="Handling units and deputies.")
 app.add_typer(definitions_app, name="definitions")
 app.add_typer(audit_app, name="audit")
+app.add_typer(calendar_app, name="calendar")
 app.add_typer(party_app, name="party")
 out = Console(highlight=False, soft_wrap=True, markup=False)  # item text is public input: never markup
 
@@ -312,6 +315,8 @@ def show(ctx: typer.Context, item: int, as_json: JsonOpt = False) -> None:
             for r in rows:
                 table.add_row(*(str(plain(v)) for v in r.values()))
             out.print(table)
+    if detail.deadlines:
+        _print_clocks(detail.deadlines)
     history = Table("#", "at (Asia/Shanghai)", "actor", "trigger", "from", "to", title="history")
     for h in detail.history:
         history.add_row(
@@ -361,6 +366,81 @@ def audit_verify(
         out.print("audit chain intact")
     if breaks:
         raise typer.Exit(1)
+
+
+CalendarOpt = Annotated[
+    list[Path] | None, typer.Option("--calendar", metavar="DIR", help="Extra calendar folder (repeatable).")
+]
+
+
+@app.command()
+def deadline(
+    start: Annotated[str, typer.Option("--from", metavar="DATE", help="The start day (excluded), YYYY-MM-DD.")],
+    period: Annotated[str, typer.Option("--period", help='"3 months", "3个月", "7 working days", "20 days".')],
+    event: Annotated[str, typer.Option("--event", help="What starts the period, e.g. 交办.")] = "",
+    calendar: CalendarOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Compute a statutory due date, with how it was counted and whether it is provisional."""
+    try:
+        day = dt.date.fromisoformat(start.strip())
+    except ValueError:
+        raise ValidationError("--from", f"{start!r} is not a date written YYYY-MM-DD") from None
+    try:
+        due = Calendar.load(calendar).due(day, parse_period(period), event)
+    except PeriodError as exc:
+        raise ValidationError("--period", str(exc)) from None
+    flag = " (provisional 暂定)" if due.provisional else ""
+    _emit(as_json, due, f"{due.due}{flag}\n{due.explanation}")
+
+
+@calendar_app.command("check")
+def calendar_check(ctx: typer.Context, calendar: CalendarOpt = None, as_json: JsonOpt = False) -> None:
+    """Which years the official calendar covers, and which open deadlines are provisional."""
+    cal = Calendar.load(calendar)
+    with Engine(ctx.obj["db"], definitions=ctx.obj["definitions"], calendar=cal) as eng:
+        provisional = eng.deadlines(provisional=True)
+    years = cal.years
+    info = {"years": years, "sources": {str(y): cal.sources[y] for y in years}, "provisional_deadlines": provisional}
+    lines = [
+        f"official calendar loaded for {years[0]}–{years[-1]} ({len(years)} years)" if years else "no calendar loaded"
+    ]
+    gaps = sorted(set(range(years[0], years[-1] + 1)) - set(years)) if years else []
+    if gaps:
+        lines.append(f"missing years: {', '.join(map(str, gaps))}")
+    lines.append(
+        f"next year {dt.date.today().year + 1}: {'loaded' if dt.date.today().year + 1 in years else 'NOT loaded'}"
+    )
+    lines.append(f"{len(provisional)} open deadline(s) are provisional")
+    lines += [f"  item {d['item_id']} {d['label']}: {d['due']} — {d['explanation']}" for d in provisional]
+    _emit(as_json, info, "\n".join(lines))
+
+
+@app.command()
+def deadlines(
+    ctx: typer.Context,
+    item: Annotated[int | None, typer.Option(help="Only this item's clocks.")] = None,
+    unit: Annotated[str | None, typer.Option(help="Items assigned to this unit.")] = None,
+    overdue: Annotated[str | None, typer.Option(metavar="WHEN", help="Only deadlines ended by WHEN.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List open deadlines, soonest first."""
+    with _engine(ctx) as eng:
+        rows = eng.deadlines(item=item, unit=unit, overdue_at=parse_when(overdue))
+    if as_json:
+        _emit(True, rows, "")
+        return
+    _print_clocks(rows, with_item=True)
+
+
+def _print_clocks(rows: list[dict[str, Any]], with_item: bool = False) -> None:
+    table = Table(*(["item"] if with_item else []), "clock", "due", "state", "level", "explanation", title="clocks")
+    for d in rows:
+        due = f"{d['due']}{' 暂定' if d['provisional'] else ''}"
+        subject = f" {d['subject']}" if d["subject"] else ""
+        cells = [f"{d['label']}{subject}", due, d["state"], str(d["level"]), d["explanation"]]
+        table.add_row(*([str(d["item_id"])] if with_item else []), *cells)
+    out.print(table)
 
 
 @app.command()

@@ -72,7 +72,12 @@ class LocatedYAML:
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self._convert(v, (*path, i)) for i, v in enumerate(node.value)]
-        return self._scalars.construct_object(node)
+        try:
+            return self._scalars.construct_object(node)
+        except ValueError as exc:  # e.g. a date like 2026-02-30: PyYAML's constructor raises a bare ValueError
+            raise DefinitionError(
+                f"{node.value!r} is not a valid value: {exc}", self.file, *self.values[path]
+            ) from None
 
     def where(self, path: YamlPath, key: bool = False) -> tuple[int, int]:
         table = self.keys if key else self.values
