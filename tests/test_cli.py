@@ -243,3 +243,79 @@ def test_demo_walks_every_path(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert summary["audit_intact"] is True and summary["rehandled"] == 1
     assert summary["by_state"]["suggestion 不予立案 (rejected)"] == 1
     assert summary["by_state"]["review_opinion 已办结 (closed)"] == 2
+
+
+@pytest.mark.parametrize(
+    ("start", "period", "due", "fact"),
+    [
+        ("2026-03-20", "3 months", "2026-06-22", "2026-06-20 (星期六, 端午节假期) → 顺延至 2026-06-22"),
+        ("2026-01-31", "1 month", "2026-02-28", "2月无31日, 取月末; 星期六, 调休上班日"),
+        ("2026-05-14", "1 month", "2026-06-15", "2026-06-14 (星期日) → 顺延至 2026-06-15"),
+        ("2026-09-28", "7 working days", "2026-10-13", "计入调休上班日 10-10"),
+        ("2026-11-30", "3个月", "2027-03-01", "暂定"),
+    ],
+)
+def test_deadline_answers_the_worked_examples(run: Run, start: str, period: str, due: str, fact: str) -> None:
+    """`duban deadline` gives DOMAIN.md's worked examples with the explanation and provisional flag."""
+    result = run.json("deadline", "--from", start, "--period", period, "--event", "交办")
+    assert isinstance(result, dict)
+    assert result["due"] == due and fact in result["explanation"]
+    assert result["provisional"] is (due.startswith("2027"))
+    code, out, _ = run("deadline", "--from", start, "--period", period)
+    assert code == 0 and out.startswith(due)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--from", "2026-03-20", "--period", "3 fortnights"), "--period: cannot read the period '3 fortnights'"),
+        (("--from", "2026-03-20", "--period", "-3 months"), "--period: cannot read the period '-3 months'"),
+        (("--from", "2026-03-20", "--period", "0 days"), "--period: the period '0 days' must be a positive number"),
+        (("--from", "20 March", "--period", "3 months"), "--from: '20 March' is not a date written YYYY-MM-DD"),
+    ],
+)
+def test_deadline_bad_input_exits_2(run: Run, args: tuple[str, ...], message: str) -> None:
+    """An unparseable or non-positive period, or a start that is not a date: one line, exit 2."""
+    code, out, err = run("deadline", *args)
+    assert code == 2 and out == "" and message in err and err.count("\n") == 1
+
+
+def test_show_lists_running_clocks_and_calendar_check(run: Run) -> None:
+    """`duban show` lists an item's running clocks with their explanations; `calendar check` names the
+    loaded years and the provisional deadlines; `deadlines` lists them all."""
+    item = run.json(
+        "submit", "suggestion", "--title", "t", "--proposer", "王芳", "--set", "origin=session", "--at", "2026-11-30"
+    )
+    assert isinstance(item, dict)
+    item_id = str(item["id"])
+    run("fire", item_id, "register", "--at", "2026-11-30T09:00")
+    run("fire", item_id, "assign", "--set", "lead_unit=市民政局", "--at", "2026-11-30T10:00")
+    code, out, _ = run("show", item_id)
+    assert code == 0 and "答复期限 (reply)" in out and "2027-03-01 暂定" in out
+    assert "交办 2026-11-30 + 3个月 = 2027-02-28" in out
+    shown = run.json("show", item_id)
+    assert isinstance(shown, dict) and {d["clock"] for d in shown["deadlines"]} == {"reply", "reassignment_window"}
+    check = run.json("calendar", "check")
+    assert isinstance(check, dict) and check["years"] == list(range(2004, 2027))
+    assert [d["clock"] for d in check["provisional_deadlines"]] == ["reply"]
+    listed = run.json("deadlines", "--item", item_id)
+    assert isinstance(listed, list) and len(listed) == 2
+
+
+def test_clock_started_by_an_unknown_trigger_is_located(run: Run, tmp_path: Path) -> None:
+    """A clock started by a trigger no transition fires is a PATH:LINE:COL error, exit 2."""
+    text = (DEFS / "suggestion.yaml").read_text(encoding="utf-8")
+    bad = tmp_path / "suggestion.yaml"
+    bad.write_text(
+        text.replace(
+            "    start: [assign, {trigger: reassign, to: assigned}]\n    stop: [{trigger: reply",
+            "    start: [asign, {trigger: reassign, to: assigned}]\n    stop: [{trigger: reply",
+            1,
+        ),
+        encoding="utf-8",
+    )
+    code, _, err = run("definitions", "validate", str(bad))
+    line = next(i for i, t in enumerate(bad.read_text(encoding="utf-8").splitlines(), 1) if "start: [asign" in t)
+    assert (
+        code == 2 and err.startswith(f"{bad}:{line}:13: ") and "trigger 'asign' is not fired by any transition" in err
+    )

@@ -65,12 +65,32 @@ def _global(
         typer.Option("--db", metavar="URL", envvar="DUBAN_DB", help="Database URL [default: sqlite:///duban.db]."),
     ] = None,
     definitions: DefsOpt = None,
+    parameters: Annotated[
+        Path | None,
+        typer.Option(
+            "--parameters", metavar="FILE", envvar="DUBAN_PARAMETERS", help="A jurisdiction's parameter file."
+        ),
+    ] = None,
+    calendar: Annotated[
+        list[Path] | None,
+        typer.Option("--calendar", metavar="DIR", help="Extra official-calendar folder, read after the bundled one."),
+    ] = None,
 ) -> None:
-    ctx.obj = {"db": db or "sqlite:///duban.db", "definitions": definitions or None}
+    ctx.obj = {
+        "db": db or "sqlite:///duban.db",
+        "definitions": definitions or None,
+        "parameters": parameters,
+        "calendar": calendar or [],
+    }
 
 
-def _engine(ctx: typer.Context) -> Engine:
-    return Engine(ctx.obj["db"], definitions=ctx.obj["definitions"])
+def _engine(ctx: typer.Context, calendar: Calendar | None = None) -> Engine:
+    return Engine(
+        ctx.obj["db"],
+        definitions=ctx.obj["definitions"],
+        parameters=ctx.obj["parameters"],
+        calendar=calendar or ctx.obj["calendar"],
+    )
 
 
 def parse_when(text: str | None) -> dt.datetime | None:
@@ -368,17 +388,12 @@ def audit_verify(
         raise typer.Exit(1)
 
 
-CalendarOpt = Annotated[
-    list[Path] | None, typer.Option("--calendar", metavar="DIR", help="Extra calendar folder (repeatable).")
-]
-
-
 @app.command()
 def deadline(
+    ctx: typer.Context,
     start: Annotated[str, typer.Option("--from", metavar="DATE", help="The start day (excluded), YYYY-MM-DD.")],
     period: Annotated[str, typer.Option("--period", help='"3 months", "3个月", "7 working days", "20 days".')],
     event: Annotated[str, typer.Option("--event", help="What starts the period, e.g. 交办.")] = "",
-    calendar: CalendarOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Compute a statutory due date, with how it was counted and whether it is provisional."""
@@ -387,7 +402,7 @@ def deadline(
     except ValueError:
         raise ValidationError("--from", f"{start!r} is not a date written YYYY-MM-DD") from None
     try:
-        due = Calendar.load(calendar).due(day, parse_period(period), event)
+        due = Calendar.load(ctx.obj["calendar"]).due(day, parse_period(period), event)
     except PeriodError as exc:
         raise ValidationError("--period", str(exc)) from None
     flag = " (provisional 暂定)" if due.provisional else ""
@@ -395,10 +410,10 @@ def deadline(
 
 
 @calendar_app.command("check")
-def calendar_check(ctx: typer.Context, calendar: CalendarOpt = None, as_json: JsonOpt = False) -> None:
+def calendar_check(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Which years the official calendar covers, and which open deadlines are provisional."""
-    cal = Calendar.load(calendar)
-    with Engine(ctx.obj["db"], definitions=ctx.obj["definitions"], calendar=cal) as eng:
+    cal = Calendar.load(ctx.obj["calendar"])
+    with _engine(ctx, cal) as eng:
         provisional = eng.deadlines(provisional=True)
     years = cal.years
     info = {"years": years, "sources": {str(y): cal.sources[y] for y in years}, "provisional_deadlines": provisional}
@@ -434,13 +449,15 @@ def deadlines(
 
 
 def _print_clocks(rows: list[dict[str, Any]], with_item: bool = False) -> None:
-    table = Table(*(["item"] if with_item else []), "clock", "due", "state", "level", "explanation", title="clocks")
+    """One line per clock and its explanation beneath: explanations are read, not scanned in a table."""
+    out.print("clocks", style="bold")
     for d in rows:
-        due = f"{d['due']}{' 暂定' if d['provisional'] else ''}"
+        item = f"item {d['item_id']} " if with_item else ""
         subject = f" {d['subject']}" if d["subject"] else ""
-        cells = [f"{d['label']}{subject}", due, d["state"], str(d["level"]), d["explanation"]]
-        table.add_row(*([str(d["item_id"])] if with_item else []), *cells)
-    out.print(table)
+        flag = " 暂定 (provisional)" if d["provisional"] else ""
+        level = f", escalation level {d['level']}" if d["level"] else ""
+        out.print(f"  {item}{d['label']}{subject}: due {d['due']}{flag} — {d['state']}{level}")
+        out.print(f"    {d['explanation']}")
 
 
 @app.command()

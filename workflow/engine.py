@@ -39,6 +39,7 @@ from workflow.errors import (
 from workflow.fields import check_data
 from workflow.model import Actor, AuditEntry, Item, ItemDetail, plain
 from workflow.registry import Context, Registry
+from workflow.yamlfile import LocatedYAML
 
 __all__ = ["SHANGHAI", "Engine"]
 
@@ -70,7 +71,8 @@ class Engine:
     :param definitions: folders or YAML files with lifecycle definitions (default: the bundled ones).
     :param clock: returns the current aware datetime; inject a fake one in tests.
     :param registry: guards, conditions and actions definitions may name (default: the built-ins).
-    :param parameters: per-kind overrides of definition parameters, e.g.
+    :param parameters: per-kind overrides of definition parameters (or the path of a YAML file
+        holding them, a jurisdiction's own small file), e.g.
         ``{"suggestion": {"rehandle_period": "2 months"}}``.
     :param durability: SQLite ``synchronous`` level: ``normal`` (default; a committed fire survives
         the process being killed) or ``full`` (also survives power loss).
@@ -86,7 +88,7 @@ class Engine:
         definitions: str | Path | Iterable[str | Path] | None = None,
         clock: Callable[[], dt.datetime] | None = None,
         registry: Registry | None = None,
-        parameters: Mapping[str, Mapping[str, Any]] | None = None,
+        parameters: Mapping[str, Mapping[str, Any]] | str | Path | None = None,
         durability: str = "normal",
         migrate: bool = True,
         calendar: Calendar | str | Path | Iterable[str | Path] | None = None,
@@ -99,13 +101,18 @@ class Engine:
         if migrate and store.current_revision(self.db) != store.head_revision():
             store.migrate(self.db)
         self._versions: dict[int, tuple[Definition, Machine, dict[str, Any]]] = {}
+        self._places: dict[tuple[str, str], tuple[str, int, int]] = {}
+        if isinstance(parameters, (str, Path)):
+            parameters, self._places = _read_parameters(Path(parameters))
         self._overrides = {k: dict(v) for k, v in (parameters or {}).items()}
         self._current: dict[str, int] = {}
         for defn in load_definitions(definitions, self.registry):
             self._current[defn.kind] = self._register(defn)
         for kind in self._overrides:
             if kind not in self._current:
-                raise ValidationError(f"parameters.{kind}", f"no lifecycle {kind!r} is loaded")
+                problem = f"no lifecycle {kind!r} is loaded; kinds: {', '.join(self.kinds)}"
+                place = next((p for (k, _), p in self._places.items() if k == kind), None)
+                raise DefinitionError(problem, *place) if place else ValidationError(f"parameters.{kind}", problem)
 
     # ---- definitions ------------------------------------------------------------------------
 
@@ -163,10 +170,14 @@ class Engine:
         for name, value in self._overrides.get(defn.kind, {}).items():
             spec = defn.parameters.get(name)
             field = f"parameters.{defn.kind}.{name}"
-            if spec is None:
-                raise ValidationError(field, f"{defn.kind} has no parameter {name!r}; it has: {', '.join(params)}")
-            if problem := check_parameter(spec.type, value):
-                raise ValidationError(field, problem)
+            problem = (
+                f"{defn.kind} has no parameter {name!r}; it has: {', '.join(params)}"
+                if spec is None
+                else check_parameter(spec.type, value)
+            )
+            if problem:
+                place = self._places.get((defn.kind, name))
+                raise DefinitionError(problem, *place) if place else ValidationError(field, problem)
             params[name] = value
         return defn, compile_machine(defn, self.registry), params
 
@@ -514,6 +525,23 @@ def _append(
         raise ConflictError(f"item {item['id']} was changed by another process during this fire; reload and retry")
     _INSERT_AUDIT.execute(conn, audit)
     return new
+
+
+def _read_parameters(path: Path) -> tuple[dict[str, dict[str, Any]], dict[tuple[str, str], tuple[str, int, int]]]:
+    """A jurisdiction's parameter file: ``KIND: {NAME: VALUE}``, with where each value stands."""
+    try:
+        doc = LocatedYAML(path.read_text(encoding="utf-8"), str(path))
+    except OSError as exc:
+        raise DefinitionError(f"cannot read the parameter file: {exc.strerror}", str(path), 0, 0) from None
+    if not isinstance(doc.root, dict) or not all(isinstance(v, dict) for v in doc.root.values()):
+        raise DefinitionError(
+            "a parameter file maps each kind to its parameters, e.g. suggestion: {rehandle_period: 2 months}",
+            str(path),
+            1,
+            1,
+        )
+    places = {(kind, name): (str(path), *doc.where((kind, name))) for kind, v in doc.root.items() for name in v}
+    return doc.root, places
 
 
 def _folders(where: str | Path | Iterable[str | Path] | None) -> list[Path]:
