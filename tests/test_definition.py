@@ -8,7 +8,8 @@ from typing import ClassVar
 import pytest
 
 from workflow import DefinitionError, Registry, load_definition, parse_definition
-from workflow.definition import bundled_dir, compile_machine
+from workflow.definition import bundled_dir
+from workflow.machine import compile_machine
 
 SUGGESTION = (bundled_dir("definitions") / "suggestion.yaml").read_text(encoding="utf-8")
 MINIMAL = """\

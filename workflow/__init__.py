@@ -6,6 +6,8 @@ item = eng.submit("suggestion", title="增加通勤班车密度", origin="sessio
 eng.fire(item.id, "register")
 """
 
+from workflow.calendar import Calendar, Due, Period, parse_period
+from workflow.deadlines import DueStep
 from workflow.definition import Definition, load_definition, parse_definition
 from workflow.engine import Engine
 from workflow.errors import (
@@ -23,20 +25,25 @@ from workflow.registry import Context, Registry
 __all__ = [
     "Actor",
     "AuditEntry",
+    "Calendar",
     "ConflictError",
     "Context",
     "Definition",
     "DefinitionError",
+    "Due",
+    "DueStep",
     "Engine",
     "InvalidTransition",
     "Item",
     "ItemDetail",
     "NotFound",
+    "Period",
     "PermissionDenied",
     "Registry",
     "ValidationError",
     "WorkflowError",
     "load_definition",
     "parse_definition",
+    "parse_period",
 ]
 __version__ = "0.1.0"

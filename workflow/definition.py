@@ -11,18 +11,16 @@ import difflib
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from transitions import Machine
 
 from workflow.calendar import PeriodError, parse_period
 from workflow.clocks import ClockSpec, parse_clocks
 from workflow.errors import DefinitionError
 from workflow.fields import FIELD_TYPES, FieldSpec
-from workflow.registry import Context, Registry
+from workflow.registry import Registry
 from workflow.yamlfile import LocatedYAML, YamlPath
 
 __all__ = [
@@ -34,7 +32,6 @@ __all__ = [
     "SubmitSpec",
     "TransitionSpec",
     "bundled_dir",
-    "compile_machine",
     "load_definition",
     "parse_definition",
 ]
@@ -587,48 +584,6 @@ def check_parameter(ptype: str, value: Any) -> str | None:
         "string": isinstance(value, str),
     }[ptype]
     return None if ok else f"{value!r} is not a valid {ptype}" + (" (between 0 and 1)" if ptype == "fraction" else "")
-
-
-def compile_machine(defn: Definition, registry: Registry) -> Machine:
-    """One shared, model-less machine for *defn*; fire it with ``machine.events[t].trigger(ctx)``."""
-    machine = Machine(
-        model=None,
-        states=list(defn.states),
-        initial=defn.initial,
-        send_event=True,
-        auto_transitions=False,
-        ignore_invalid_triggers=False,
-    )
-    for t in defn.transitions:
-        guards: list[Any] = [_on_ctx(registry.guards[g]) for g in t.guards]
-        actions = [registry.actions[a] for a in t.actions]
-        candidates = [
-            (b.dest, _branch_condition(b, registry), actions + [registry.actions[a] for a in b.actions])
-            for b in t.branches
-        ] + [(t.dest, None, actions)]
-        for source in t.sources:
-            for k, (dest, condition, acts) in enumerate(candidates):
-                # Guards run once, as the prepare step of the first candidate tried.
-                machine.add_transition(
-                    t.trigger,
-                    source,
-                    dest,
-                    prepare=guards if k == 0 else None,
-                    conditions=condition,
-                    after=[_on_ctx(a) for a in acts],
-                )
-    return machine
-
-
-def _on_ctx(fn: Callable[[Context], Any]) -> Callable[[Any], Any]:
-    return lambda event: fn(event.model)
-
-
-def _branch_condition(branch: Branch, registry: Registry) -> Callable[[Any], bool]:
-    if branch.condition is not None:
-        return _on_ctx(registry.conditions[branch.condition])
-    when = branch.when
-    return lambda event: all(event.model.data.get(k) in v for k, v in when.items())
 
 
 def _typename(value: Any) -> str:

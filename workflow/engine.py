@@ -25,7 +25,6 @@ from workflow.definition import (
     Definition,
     bundled_dir,
     check_parameter,
-    compile_machine,
     load_definition,
     parse_definition,
 )
@@ -37,6 +36,7 @@ from workflow.errors import (
     ValidationError,
 )
 from workflow.fields import check_data
+from workflow.machine import compile_machine
 from workflow.model import Actor, AuditEntry, Item, ItemDetail, plain
 from workflow.registry import Context, Registry
 from workflow.yamlfile import LocatedYAML
