@@ -27,6 +27,7 @@ def test_wheel_ships_definitions_and_templates_and_runs(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert "workflow/_data/definitions/suggestion.yaml" in names
     assert "workflow/_data/definitions/review_opinion.yaml" in names
+    assert "workflow/_data/definitions/calendars/2026.yaml" in names
     assert any(n.startswith("workflow/_data/notifications/") for n in names)
     assert any(n.startswith("workflow/migrations/versions/") for n in names)
 
@@ -63,3 +64,12 @@ def test_wheel_ships_definitions_and_templates_and_runs(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0 and "suggestion" in done.stdout, done.stderr
+    done = subprocess.run(
+        [venv / "bin" / "duban", "deadline", "--from", "2026-03-20", "--period", "3 months"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert done.returncode == 0 and done.stdout.startswith("2026-06-22"), done.stderr

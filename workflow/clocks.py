@@ -43,6 +43,15 @@ CHAIN = ("handler", "department_head", "principal_leader", "case_leader", "super
 _D = DeadlineRow.__table__  # type: ignore[attr-defined]
 _OPEN = ("running", "paused")
 _INSERT = Prepared(sa.insert(_D), [c.key for c in _D.c if c.key != "id"])
+_OPEN_OF_CLOCK = sa.update(_D).where(
+    _D.c.item_id == sa.bindparam("w_item"),
+    _D.c.clock == sa.bindparam("w_clock"),
+    sa.or_(_D.c.state == "running", _D.c.state == "paused"),
+)
+_CLOSE_ALL = Prepared(_OPEN_OF_CLOCK, ["state", "stopped_at", "next_at"])
+_CLOSE_SUBJECT = Prepared(
+    _OPEN_OF_CLOCK.where(_D.c.subject == sa.bindparam("w_subject")), ["state", "stopped_at", "next_at"]
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -406,10 +415,11 @@ def _recompute(ctx: Context, spec: ClockSpec, row: dict[str, Any], calendar: Cal
 
 def _close(ctx: Context, spec: ClockSpec, state: str, subject: str | None) -> None:
     """Stop (or mark replaced) the clock's open deadlines for *subject*, or for every subject."""
-    where = [_D.c.item_id == ctx.item["id"], _D.c.clock == spec.name, _D.c.state.in_(_OPEN)]
-    if subject is not None:
-        where.append(_D.c.subject == subject)
-    ctx.conn.execute(sa.update(_D).where(*where).values(state=state, stopped_at=ctx.at, next_at=None))
+    values = {"w_item": ctx.item["id"], "w_clock": spec.name, "state": state, "stopped_at": ctx.at, "next_at": None}
+    if subject is None:
+        _CLOSE_ALL.execute(ctx.conn, values)
+    else:
+        _CLOSE_SUBJECT.execute(ctx.conn, {**values, "w_subject": subject})
 
 
 def _open_rows(ctx: Context, spec: ClockSpec, state: str) -> list[dict[str, Any]]:

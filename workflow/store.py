@@ -335,13 +335,15 @@ class Prepared:
             columns = self.statement.exported_columns  # the selected, or RETURNING, columns
             results = [(str(c.key), c.type.dialect_impl(dialect).result_processor(dialect, None)) for c in columns]
             order = list(compiled.positiontup or []) if compiled.positional else None
-            found = self._by_dialect[dialect.name] = _Compiled(str(compiled), binds, order, results)
+            fixed = {name: bp.value for name, bp in compiled.binds.items() if bp.value is not None}
+            found = self._by_dialect[dialect.name] = _Compiled(str(compiled), binds, order, results, fixed)
         return found
 
     def execute(self, conn: sa.Connection, params: dict[str, Any]) -> Any:
         """Run with *params*; returns the DBAPI cursor (rowcount, fetches)."""
         c = self._compiled(conn)
-        values = {k: (proc(v) if (proc := c.binds.get(k)) else v) for k, v in params.items()}
+        given = {**c.fixed, **params} if c.fixed else params
+        values = {k: (proc(v) if (proc := c.binds.get(k)) else v) for k, v in given.items()}
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         cursor.execute(c.sql, [values[k] for k in c.order] if c.order is not None else values)
         return cursor
@@ -365,6 +367,7 @@ class _Compiled:
     binds: dict[str, Any]
     order: list[str] | None
     results: list[tuple[str, Any]]
+    fixed: dict[str, Any]  # values of the statement's literal bind parameters
 
 
 MIGRATIONS = Path(__file__).with_name("migrations")
