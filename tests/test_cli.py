@@ -319,3 +319,16 @@ def test_clock_started_by_an_unknown_trigger_is_located(run: Run, tmp_path: Path
     assert (
         code == 2 and err.startswith(f"{bad}:{line}:13: ") and "trigger 'asign' is not fired by any transition" in err
     )
+
+
+def test_bad_calendar_folder_is_a_located_error(run: Run, tmp_path: Path) -> None:
+    """A calendar file listing a day both as rest and as working stops the command with its location, exit 2."""
+    folder = tmp_path / "calendars"
+    folder.mkdir()
+    (folder / "2027.yaml").write_text(
+        "year: 2027\nsource: 测试用通知\nholidays:\n  元旦:\n    rest: [2027-01-01]\n    work: [2027-01-01]\n",
+        encoding="utf-8",
+    )
+    code, out, err = run("--calendar", str(folder), "deadline", "--from", "2026-12-01", "--period", "1 month")
+    assert code == 2 and out == ""
+    assert err.startswith(f"error: {folder / '2027.yaml'}:6:12: ") and "both as a rest day and as a working day" in err

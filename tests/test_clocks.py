@@ -276,3 +276,18 @@ def test_parameter_file_overrides_with_located_errors(db_url: str, tmp_path: Pat
     with pytest.raises(DefinitionError, match="no parameter 'reply_perod'") as caught:
         Engine(db_url, parameters=bad)
     assert caught.value.line == 2
+
+
+def test_bad_calendar_on_reload_changes_nothing(engine: Engine, tmp_path: Path) -> None:
+    """Reloading a calendar folder with a bad file raises a located DefinitionError and leaves every
+    deadline, item and audit row as it was."""
+    assigned(engine, "2026-11-30")
+    folder = tmp_path / "calendars"
+    folder.mkdir()
+    (folder / "2027.yaml").write_text("year: 2027\nsource: 测试用通知\nholidays:\n  元旦:\n    rest: [2026-12-31]\n",
+                                      encoding="utf-8")
+    before = snapshot(engine)
+    with pytest.raises(DefinitionError, match="outside 2027") as caught:
+        engine.reload_calendar([folder])
+    assert (caught.value.line, caught.value.column) == (5, 12)
+    assert snapshot(engine) == before

@@ -227,7 +227,10 @@ class DeadlineRow(SQLModel, table=True):
     """
 
     __tablename__ = "duban_deadline"
-    __table_args__ = (sa.Index("ix_duban_deadline_due", "state", "next_at"),)
+    __table_args__ = (
+        sa.Index("ix_duban_deadline_next", "state", "next_at"),
+        sa.Index("ix_duban_deadline_due", "due"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     item_id: int = Field(foreign_key="duban_item.id", index=True)
     clock: str = Field(max_length=64)

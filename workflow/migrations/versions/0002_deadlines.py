@@ -46,7 +46,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("duban_deadline", schema=None) as batch_op:
-        batch_op.create_index("ix_duban_deadline_due", ["state", "next_at"], unique=False)
+        batch_op.create_index("ix_duban_deadline_next", ["state", "next_at"], unique=False)
+        batch_op.create_index("ix_duban_deadline_due", ["due"], unique=False)
         batch_op.create_index(batch_op.f("ix_duban_deadline_item_id"), ["item_id"], unique=False)
 
     op.create_table(
@@ -78,5 +79,6 @@ def downgrade() -> None:
     with op.batch_alter_table("duban_deadline", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_duban_deadline_item_id"))
         batch_op.drop_index("ix_duban_deadline_due")
+        batch_op.drop_index("ix_duban_deadline_next")
 
     op.drop_table("duban_deadline")
