@@ -284,8 +284,9 @@ def test_bad_calendar_on_reload_changes_nothing(engine: Engine, tmp_path: Path) 
     assigned(engine, "2026-11-30")
     folder = tmp_path / "calendars"
     folder.mkdir()
-    (folder / "2027.yaml").write_text("year: 2027\nsource: 测试用通知\nholidays:\n  元旦:\n    rest: [2026-12-31]\n",
-                                      encoding="utf-8")
+    (folder / "2027.yaml").write_text(
+        "year: 2027\nsource: 测试用通知\nholidays:\n  元旦:\n    rest: [2026-12-31]\n", encoding="utf-8"
+    )
     before = snapshot(engine)
     with pytest.raises(DefinitionError, match="outside 2027") as caught:
         engine.reload_calendar([folder])
