@@ -181,7 +181,7 @@ def test_reminders_and_escalations_fall_due_once_each(engine: Engine) -> None:
     engine.fire(item_id, "submit_co_opinion", actor=CO, at=at("2026-03-22"), opinion="同意")
     assert engine.due(at("2026-06-06")) == []
     first = engine.due(at("2026-06-07"))
-    assert [(s.clock, s.kind, s.level, s.template) for s in first] == [("reply", "reminder", 0, "办理提醒")]
+    assert [(s.clock, s.kind, s.level, s.template) for s in first] == [("reply", "reminder", 0, "reminder")]
     assert first[0].scheduled_at == dt.datetime(2026, 6, 7, tzinfo=SHANGHAI)
     assert engine.due(at("2026-06-07", 23)) == []
     # A sweep that comes back only after a while produces every step earned since, in order, once.

@@ -98,7 +98,7 @@ class ClockSpec:
     date: str | None = None  # the record's date field (its own due date)
     subject: str | None = None  # name of the records' identity (promise, problem)
     reminders: tuple[str, ...] = ()  # periods before the due date
-    reminder_template: str = "办理提醒"
+    reminder_template: str = "reminder"
     escalation: tuple[Level, ...] = ()
 
 
@@ -139,6 +139,8 @@ def parse_clocks(
             p.error(path, f"clock {name!r} needs a period parameter, or 'each' and 'date' (each record's own date)")
         if each is not None and each not in records:
             p.error((*path, "each"), f"'each' must name a list or records field of a transition, not {each!r}")
+        if "reminder_template" in spec:
+            p.notice_type(spec["reminder_template"], (*path, "reminder_template"))
         reminders = p.names(spec.get("reminders", []), (*path, "reminders"), "reminders")
         for i, text in enumerate(reminders):
             r.period((*path, "reminders", i), text)
@@ -159,7 +161,7 @@ def parse_clocks(
             date=spec.get("date"),
             subject=spec.get("subject"),
             reminders=reminders,
-            reminder_template=str(spec.get("reminder_template", "办理提醒")),
+            reminder_template=str(spec.get("reminder_template", "reminder")),
             escalation=_levels(p, spec.get("escalation", []), (*path, "escalation")),
         )
     return out
@@ -242,6 +244,7 @@ def _levels(p: _Parser, raw: Any, path: tuple[str | int, ...]) -> tuple[Level, .
             p.error((*where, "level"), f"levels are numbered 1, 2, 3, … in order; expected {len(levels) + 1}")
         if after is not None:
             _ClockReader(p, set(), {}, {}).period((*where, "after"), after)
+        p.notice_type(entry.get("template"), (*where, "template"))
         notify = p.names(entry.get("notify"), (*where, "notify"), "notify")
         for k, who in enumerate(notify):
             if who not in CHAIN:

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from workflow.calendar import PeriodError, parse_period
-from workflow.clocks import ClockSpec, parse_clocks
+from workflow.clocks import CHAIN, ClockSpec, parse_clocks
 from workflow.errors import DefinitionError
 from workflow.fields import FIELD_TYPES, FieldSpec
+from workflow.notify import NoticeSpec, bundled_notice_types
 from workflow.registry import Registry
 from workflow.yamlfile import LocatedYAML, YamlPath
 
@@ -107,6 +108,7 @@ _KEYS = {
     },
     "clock_trigger": {"trigger", "to", "when"},
     "level": {"level", "after", "notify", "template"},
+    "notice": {"type", "to", "units", "deadline", "when_state"},
 }
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
@@ -141,6 +143,7 @@ class TransitionSpec:
     guards: tuple[str, ...] = ()
     actions: tuple[str, ...] = ()
     branches: tuple[Branch, ...] = ()
+    notices: tuple[NoticeSpec, ...] = ()
 
     def dests(self) -> Iterable[str | None]:
         yield self.dest
@@ -211,7 +214,9 @@ def bundled_dir(name: str) -> Path:
     raise FileNotFoundError(f"duban's bundled {name}/ folder is missing; reinstall duban")
 
 
-def load_definition(path: str | Path, registry: Registry | None = None) -> Definition:
+def load_definition(
+    path: str | Path, registry: Registry | None = None, notice_types: set[str] | None = None
+) -> Definition:
     """Read, validate and return the definition in *path*; raise DefinitionError if it is wrong."""
     path = Path(path)
     try:
@@ -222,13 +227,15 @@ def load_definition(path: str | Path, registry: Registry | None = None) -> Defin
         ) from None
     except OSError as exc:
         raise DefinitionError(f"cannot read the file: {exc.strerror}", str(path), 0, 0) from None
-    return parse_definition(text, str(path), registry)
+    return parse_definition(text, str(path), registry, notice_types)
 
 
-def parse_definition(text: str, file: str = "<string>", registry: Registry | None = None) -> Definition:
+def parse_definition(
+    text: str, file: str = "<string>", registry: Registry | None = None, notice_types: set[str] | None = None
+) -> Definition:
     """Validate YAML *text* as a definition; *file* names it in error messages."""
     doc = LocatedYAML(text, file)
-    return _Parser(doc, registry or Registry.default()).parse()
+    return _Parser(doc, registry or Registry.default(), notice_types).parse()
 
 
 def _suggest(name: Any, options: Iterable[str]) -> str:
@@ -237,9 +244,11 @@ def _suggest(name: Any, options: Iterable[str]) -> str:
 
 
 class _Parser:
-    def __init__(self, doc: LocatedYAML, registry: Registry) -> None:
+    def __init__(self, doc: LocatedYAML, registry: Registry, notice_types: set[str] | None = None) -> None:
         self.doc = doc
         self.registry = registry
+        self.notice_types = bundled_notice_types() if notice_types is None else notice_types
+        self.state_names: set[str] = set()
         self.errors: list[DefinitionError] = []
 
     def error(self, path: YamlPath, message: str, key: bool = False) -> None:
@@ -311,18 +320,19 @@ class _Parser:
         states = self.states(top.get("states"))
         parameters = self.parameters(top.get("parameters", {}))
         submit = self.submit(top.get("submit"))
+        self.state_names = set(states)
         transitions = self.transitions(top.get("transitions"), states)
         initial = top.get("initial")
         if initial not in states:
             self.error(("initial",), f"initial state {initial!r} is not defined{_suggest(initial, states)}")
         clocks = parse_clocks(self, top.get("clocks"), transitions, states, parameters)
-        for reserved in ("notices",):
-            if top.get(reserved):
-                self.error(
-                    (reserved,),
-                    f"{reserved!r} is reserved for notices, "
-                    "which this version of duban does not read yet; leave it empty",
-                )
+        for t in transitions:
+            for n in t.notices:
+                if n.deadline is not None and n.deadline not in clocks:
+                    self.error(
+                        ("transitions",),
+                        f"{t.trigger}: notice {n.type!r} names clock {n.deadline!r}, which is not defined",
+                    )
         if not self.errors:
             self.check_graph(str(initial), states, transitions)
         if self.errors:
@@ -487,8 +497,7 @@ class _Parser:
             actions = self.names(spec.get("actions", []), (*path, "actions"), "actions")
             self.registered(guards, (*path, "guards"), self.registry.guards, "guard")
             self.registered(actions, (*path, "actions"), self.registry.actions, "action")
-            if spec.get("notices"):
-                self.error((*path, "notices"), "transition notices are reserved and not read yet; leave them out")
+            notices = tuple(self.notice(n, (*path, "notices", k)) for k, n in enumerate(spec.get("notices") or []))
             out.append(
                 TransitionSpec(
                     trigger=trigger,
@@ -500,9 +509,34 @@ class _Parser:
                     guards=guards,
                     actions=actions,
                     branches=branches,
+                    notices=notices,
                 )
             )
         return tuple(out)
+
+    def notice(self, raw: Any, path: YamlPath) -> NoticeSpec:
+        """One notice a transition sends: its type, to whom in the chain, for which units."""
+        spec = self.mapping(raw, path, "notice", required=("type", "to"))
+        self.notice_type(spec.get("type"), (*path, "type"))
+        to = self.names(spec.get("to"), (*path, "to"), "to")
+        for i, who in enumerate(to):
+            if who not in CHAIN:
+                self.error((*path, "to", i), f"unknown recipient {who!r}; recipients: {', '.join(CHAIN)}")
+        units = spec.get("units", "lead")
+        if units not in ("lead", "co", "all"):
+            self.error((*path, "units"), f"units must be lead, co or all, not {units!r}")
+        when_state = spec.get("when_state")
+        if when_state is not None and when_state not in self.state_names:
+            self.error((*path, "when_state"), f"unknown state {when_state!r}")
+        return NoticeSpec(str(spec.get("type")), to, str(units), spec.get("deadline"), when_state)
+
+    def notice_type(self, name: Any, path: YamlPath) -> None:
+        if name not in self.notice_types:
+            self.error(
+                path,
+                f"unknown notice type {name!r}{_suggest(name, self.notice_types)}; "
+                f"types: {', '.join(sorted(self.notice_types))}",
+            )
 
     def dest(self, dest: Any, path: YamlPath, states: dict[str, StateSpec]) -> str | None:
         if dest is not None and dest not in states:

@@ -19,6 +19,7 @@ from transitions import Machine
 from workflow import store
 from workflow.audit import GENESIS, AuditBreak, chain_hash, verify_chain
 from workflow.calendar import Calendar
+from workflow.channels import Settings, dispatch, incidents, outbox, retry
 from workflow.clocks import apply_clocks, recompute
 from workflow.deadlines import DueStep, claim_due, deadline_dict, deadline_query, definition_of
 from workflow.definition import (
@@ -38,6 +39,7 @@ from workflow.errors import (
 from workflow.fields import check_data
 from workflow.machine import compile_machine
 from workflow.model import Actor, AuditEntry, Item, ItemDetail, plain
+from workflow.notify import Notices, queue_fire, queue_step
 from workflow.registry import Context, Registry
 from workflow.yamlfile import LocatedYAML
 
@@ -77,6 +79,9 @@ class Engine:
     :param durability: SQLite ``synchronous`` level: ``normal`` (default; a committed fire survives
         the process being killed) or ``full`` (also survives power loss).
     :param migrate: create or upgrade the schema on open (default True).
+    :param notifications: folders of notice templates that override the bundled ones by name.
+    :param settings: delivery settings (:class:`~workflow.channels.Settings`, or a TOML file); by default
+        from ``DUBAN_*`` environment variables.
     :param calendar: a loaded :class:`~workflow.calendar.Calendar`, or folders of calendar files read
         after the bundled ones (a deployment's own year files or mid-year changes).
     """
@@ -92,12 +97,16 @@ class Engine:
         durability: str = "normal",
         migrate: bool = True,
         calendar: Calendar | str | Path | Iterable[str | Path] | None = None,
+        notifications: str | Path | Iterable[str | Path] | None = None,
+        settings: Settings | str | Path | None = None,
     ) -> None:
         self.url = url
         self.db = store.connect(url, durability=durability)
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.registry = registry or Registry.default()
         self.calendar = calendar if isinstance(calendar, Calendar) else Calendar.load(_folders(calendar))
+        self.notices = Notices.load(_folders(notifications))
+        self.settings = settings if isinstance(settings, Settings) else Settings.load(settings)
         if migrate and store.current_revision(self.db) != store.head_revision():
             store.migrate(self.db)
         self._versions: dict[int, tuple[Definition, Machine, dict[str, Any]]] = {}
@@ -106,7 +115,7 @@ class Engine:
             parameters, self._places = _read_parameters(Path(parameters))
         self._overrides = {k: dict(v) for k, v in (parameters or {}).items()}
         self._current: dict[str, int] = {}
-        for defn in load_definitions(definitions, self.registry):
+        for defn in load_definitions(definitions, self.registry, set(self.notices.types)):
             self._current[defn.kind] = self._register(defn)
         for kind in self._overrides:
             if kind not in self._current:
@@ -190,7 +199,9 @@ class Engine:
                     row = own.execute(query).one()
             else:
                 row = conn.execute(query).one()
-            defn = parse_definition(row.source, f"{row.path} (version {row.number})", self.registry)
+            defn = parse_definition(
+                row.source, f"{row.path} (version {row.number})", self.registry, set(self.notices.types)
+            )
             self._versions[def_id] = self._compiled(defn, def_id)
         return self._versions[def_id]
 
@@ -321,6 +332,9 @@ class Engine:
             machine.events[trigger].trigger(ctx)
             if defn.clocks:
                 apply_clocks(ctx, trigger, ctx.state, self.calendar, _event_name(spec.label))
+            for notice in spec.notices:
+                if notice.when_state in (None, ctx.state):
+                    queue_fire(ctx, self.notices, self.settings, notice, f"audit:{item_id}:{item['audit_seq'] + 1}")
             kept = {f.name: ctx.data[f.name] for f in spec.fields if f.keep and f.name in ctx.data}
             changes = {"data": {**item["data"], **plain(kept)}} if kept else {}
             new = _append(conn, item, actor, at, trigger, ctx.state, plain(ctx.data), {**changes, **ctx.updates})
@@ -402,7 +416,31 @@ class Engine:
         once per (deadline, step) however often this is called; returns what it produced."""
         now = self._instant(now)
         with self.db.begin() as conn:
-            return claim_due(conn, now, lambda c, def_id: self._version(def_id, c)[0].clocks, self.calendar, limit)
+            steps = claim_due(conn, now, lambda c, def_id: self._version(def_id, c)[0].clocks, self.calendar, limit)
+            for step in steps:
+                self._queue_step_notice(conn, step, now)
+            return steps
+
+    def _queue_step_notice(self, conn: sa.Connection, step: DueStep, now: dt.datetime) -> None:
+        item = _SELECT_ITEM.first(conn, {"w_id": step.item_id})
+        assert item is not None
+        queue_step(conn, self.notices, self.settings, item, self._version(item["definition_id"], conn)[0], step, now)
+
+    def dispatch(self, now: dt.datetime | None = None, *, limit: int = 100) -> dict[str, int]:
+        """Send the queued notices that are due (several processes may do this at once); returns counts."""
+        return dispatch(self.db, self._instant(now), self.settings, limit)
+
+    def outbox(self, *, status: str | None = None, item: int | None = None) -> list[dict[str, Any]]:
+        """Notices in the outbox, newest first, by status (queued, sending, sent, failed, dead) and item."""
+        return outbox(self.db, status=status, item=item)
+
+    def incidents(self, *, open_only: bool = True) -> list[dict[str, Any]]:
+        """What needs a person: notices with no address to go to, failed or dead notices."""
+        return incidents(self.db, open_only=open_only)
+
+    def retry(self, notice_id: int, now: dt.datetime | None = None) -> None:
+        """Queue a failed or dead notice again (once its address is fixed, say) and resolve its incidents."""
+        retry(self.db, notice_id, self._instant(now))
 
     def reload_calendar(self, folders: str | Path | Iterable[str | Path] | None = None) -> list[dict[str, Any]]:
         """Load the official calendar again (bundled files, then *folders*) and recompute every open
@@ -471,7 +509,9 @@ class Engine:
         self.close()
 
 
-def load_definitions(where: str | Path | Iterable[str | Path] | None, registry: Registry) -> list[Definition]:
+def load_definitions(
+    where: str | Path | Iterable[str | Path] | None, registry: Registry, notice_types: set[str] | None = None
+) -> list[Definition]:
     """Every definition in the given folders and files (``*.yaml`` directly inside a folder)."""
     entries = (
         [bundled_dir("definitions")] if where is None else [where] if isinstance(where, (str, Path)) else list(where)
@@ -486,7 +526,7 @@ def load_definitions(where: str | Path | Iterable[str | Path] | None, registry: 
             raise DefinitionError("no such file or folder", str(entry), 0, 0)
     seen: dict[str, Definition] = {}
     for path in paths:
-        defn = load_definition(path, registry)
+        defn = load_definition(path, registry, notice_types)
         if defn.kind in seen:
             raise DefinitionError(f"kind {defn.kind!r} is already defined in {seen[defn.kind].path}", str(path), 1, 1)
         seen[defn.kind] = defn

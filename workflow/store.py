@@ -27,7 +27,9 @@ __all__ = [
     "DeadlineRow",
     "DeadlineStepRow",
     "DefinitionRow",
+    "IncidentRow",
     "ItemRow",
+    "NoticeRow",
     "PartyRow",
     "Prepared",
     "ProblemRow",
@@ -266,6 +268,49 @@ class DeadlineStepRow(SQLModel, table=True):
     level: int
     scheduled_at: dt.datetime = _instant(nullable=False)
     produced_at: dt.datetime = _instant(nullable=False)
+
+
+class NoticeRow(SQLModel, table=True):
+    """The outbox: a notice rendered when it was queued, in the same transaction as its cause.
+
+    ``key`` is the idempotency key (unique): the same cause and recipient never queue twice, and the
+    receiving side sees the key with the notice so that it can drop a redelivery.
+    """
+
+    __tablename__ = "duban_notice"
+    __table_args__ = (sa.Index("ix_duban_notice_due", "status", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, unique=True)
+    item_id: int | None = Field(default=None, foreign_key="duban_item.id", index=True)
+    type: str = Field(max_length=64)
+    channel: str = Field(max_length=16)  # mail | webhook | file
+    recipient: str  # the person or unit, as addressed
+    role: str = Field(max_length=32)
+    address: str
+    subject: str
+    body_text: str = Field(sa_column=Column(sa.Text, nullable=False))
+    body_html: str | None = Field(default=None, sa_column=Column(sa.Text, nullable=True))
+    cause: str = Field(max_length=200)  # "audit:12:3" (item 12, event 3) or "deadline:7:step:2"
+    status: str = Field(max_length=16)  # queued | sending | sent | failed | dead
+    attempts: int = 0
+    next_attempt_at: dt.datetime = _instant(nullable=False)
+    lease_until: dt.datetime | None = _instant(nullable=True)
+    last_error: str | None = None
+    queued_at: dt.datetime = _instant(nullable=False)
+    sent_at: dt.datetime | None = _instant(nullable=True)
+
+
+class IncidentRow(SQLModel, table=True):
+    """Something that needs a person: a notice with no address to go to, or one that died."""
+
+    __tablename__ = "duban_incident"
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int | None = Field(default=None, foreign_key="duban_item.id", index=True)
+    notice_id: int | None = Field(default=None, foreign_key="duban_notice.id")
+    kind: str = Field(max_length=32)  # missing_contact | notice_dead
+    message: str
+    at: dt.datetime = _instant(nullable=False)
+    resolved_at: dt.datetime | None = _instant(nullable=True)
 
 
 TABLES = {t.name: t for t in SQLModel.metadata.sorted_tables if t.name.startswith("duban_")}

@@ -1,0 +1,488 @@
+"""Notices: the catalogue of notice types, their sandboxed templates, recipients, and the outbox.
+
+A notice is rendered when it is queued, in the transaction of the fire or escalation that caused it,
+so the outbox row holds exactly the text that will be sent and the audit can show it. Its idempotency
+key names the cause and the recipient: the same cause never queues the same notice twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+import sqlalchemy as sa
+from jinja2 import meta
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from workflow.calendar import SHANGHAI
+from workflow.errors import DefinitionError
+from workflow.store import TABLES
+from workflow.yamlfile import LocatedYAML
+
+if TYPE_CHECKING:
+    from workflow.channels import Settings
+    from workflow.deadlines import DueStep
+    from workflow.definition import Definition
+    from workflow.registry import Context
+
+__all__ = [
+    "NoticeSpec",
+    "NoticeType",
+    "Notices",
+    "Recipient",
+    "Rendered",
+    "bundled_notice_types",
+    "cn_date",
+    "make_environment",
+]
+
+ROLE_LABELS = {
+    "handler": "承办人员",
+    "department_head": "部门负责人",
+    "principal_leader": "主要领导",
+    "case_leader": "包案领导",
+    "supervising_leader": "督办领导",
+    "office": "办公室",
+    "deputy": "代表",
+}
+UNIT_ROLES = ("handler", "department_head", "principal_leader", "case_leader")
+PARTS = ("subject.txt", "body.txt", "body.html")
+_NOTICE, _INCIDENT, _PARTY = TABLES["duban_notice"], TABLES["duban_incident"], TABLES["duban_party"]
+
+
+def cn_date(value: dt.date | dt.datetime | None) -> str:
+    """2026年3月20日 — the date as official documents write it."""
+    if value is None:
+        return ""
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def cn_datetime(value: dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    return f"{cn_date(value)} {value.hour:02d}:{value.minute:02d}"
+
+
+def make_environment(folders: Iterable[Path]) -> ImmutableSandboxedEnvironment:
+    """The sandbox every notice is rendered in: no attribute tricks, no mutation, undefined names fail,
+    HTML escaped in ``.html`` templates only, whitespace controlled in the templates themselves."""
+    env = ImmutableSandboxedEnvironment(
+        loader=jinja2.FileSystemLoader([str(f) for f in folders]),
+        undefined=jinja2.StrictUndefined,
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False, default=False),
+        keep_trailing_newline=True,
+        trim_blocks=False,
+        lstrip_blocks=False,
+    )
+    env.filters["cn_date"] = cn_date
+    env.filters["cn_datetime"] = cn_datetime
+    return env
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeSpec:
+    """A notice a transition sends: its type, the chain roles it goes to, for which of the item's units
+    (lead, co or all), and the clock whose deadline it names."""
+
+    type: str
+    to: tuple[str, ...]
+    units: str = "lead"
+    deadline: str | None = None
+    when_state: str | None = None  # only when the fire lands in this state
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeType:
+    key: str
+    name: str
+    html: bool
+    variables: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    name: str
+    role: str
+    unit: str | None
+    address: str
+
+    def as_variable(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "role": self.role,
+            "role_label": ROLE_LABELS.get(self.role, self.role),
+            "unit": self.unit,
+        }
+
+
+@dataclass
+class Notices:
+    """The notice catalogue and its templates (a deployment's folders first, then the bundled one),
+    every template checked against its type's declared variables when loaded."""
+
+    folders: list[Path] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        from workflow.definition import bundled_dir
+
+        bundled = bundled_dir("notifications")
+        self.search = [*map(Path, self.folders), bundled]
+        self.types = _catalogue(bundled / "notices.yaml")
+        self.env = make_environment(self.search)
+        self._templates = {(t, part): self._load(self.types[t], part) for t in self.types for part in self._parts(t)}
+
+    @staticmethod
+    def load(folders: Iterable[Path] = ()) -> Notices:
+        """The catalogue and templates for *folders*, loaded and checked once per process."""
+        return _loaded(tuple(Path(f).resolve() for f in folders))
+
+    def _parts(self, key: str) -> tuple[str, ...]:
+        return PARTS if self.types[key].html else PARTS[:2]
+
+    def _load(self, kind: NoticeType, part: str) -> jinja2.Template:
+        name = f"{kind.key}/{part}"
+        try:
+            source, filename, _ = self.env.loader.get_source(self.env, name)  # type: ignore[union-attr]
+        except jinja2.TemplateNotFound:
+            raise DefinitionError(
+                f"notice type {kind.key!r} ({kind.name}) has no template {part}", str(self.search[-1] / name), 0, 0
+            ) from None
+        try:
+            tree = self.env.parse(source, name, filename)
+        except jinja2.TemplateSyntaxError as exc:
+            raise DefinitionError(f"template syntax error: {exc.message}", filename or name, exc.lineno, 1) from None
+        extra = sorted(meta.find_undeclared_variables(tree) - set(kind.variables))
+        if extra:
+            line = next(
+                (i for i, text in enumerate(source.splitlines(), 1) if re.search(rf"\b{re.escape(extra[0])}\b", text)),
+                1,
+            )
+            raise DefinitionError(
+                f"{kind.key} ({kind.name}) uses {', '.join(extra)}, which it is not given; "
+                f"its variables are {', '.join(kind.variables)}",
+                filename or name,
+                line,
+                1,
+            )
+        return self.env.get_template(name)
+
+    def render(self, key: str, variables: Mapping[str, Any]) -> Rendered:
+        """Render notice type *key*; only the type's declared variables are passed to its templates."""
+        kind = self.types[key]
+        given = {k: variables.get(k) for k in kind.variables}
+        subject = self._templates[(key, "subject.txt")].render(given).strip()
+        text = self._templates[(key, "body.txt")].render(given)
+        html = self._templates[(key, "body.html")].render(given) if kind.html else None
+        return Rendered(subject, text, html)
+
+    def queue(
+        self,
+        conn: sa.Connection,
+        *,
+        cause: str,
+        key: str,
+        item_id: int | None,
+        recipients: list[Recipient],
+        variables: Mapping[str, Any],
+        now: dt.datetime,
+    ) -> int:
+        """Render and queue *key* for each recipient in this transaction; returns how many were new."""
+        added = 0
+        for r in recipients:
+            rendered = self.render(key, {**variables, "recipient": r.as_variable()})
+            row = {
+                "key": f"{cause}:{key}:{r.role}:{r.name}",
+                "item_id": item_id,
+                "type": key,
+                "channel": channel_of(r.address),
+                "recipient": r.name,
+                "role": r.role,
+                "address": r.address,
+                "subject": rendered.subject,
+                "body_text": rendered.text,
+                "body_html": rendered.html,
+                "cause": cause,
+                "status": "queued",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "queued_at": now,
+            }
+            added += conn.execute(_insert_new(conn, row)).rowcount
+        return added
+
+
+@functools.lru_cache(maxsize=16)
+def _loaded(folders: tuple[Path, ...]) -> Notices:
+    return Notices(list(folders))
+
+
+def channel_of(address: str) -> str:
+    if address.startswith(("http://", "https://")):
+        return "webhook"
+    return "file" if address.startswith("file:") else "mail"
+
+
+def _insert_new(conn: sa.Connection, row: dict[str, Any]) -> sa.Executable:
+    """INSERT … ON CONFLICT (key) DO NOTHING on either backend."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    return insert(_NOTICE).values(**row).on_conflict_do_nothing(index_elements=["key"])
+
+
+def resolve(
+    conn: sa.Connection, roles: Iterable[str], units: list[str], item: Mapping[str, Any], office_address: str | None
+) -> tuple[list[Recipient], list[str]]:
+    """Who *roles* are for this item: each unit's chain of responsibility, its deputies, the office.
+    Returns the recipients and, for each one without an address, a problem to record as an incident."""
+    found: list[Recipient] = []
+    problems: list[str] = []
+    parties = {(r.role, r.name): r for r in conn.execute(sa.select(_PARTY)).all()}
+    data = item.get("data") or {}
+    for role in roles:
+        if role in UNIT_ROLES:
+            for unit in units:
+                party = parties.get(("unit", unit))
+                contacts = (party.contacts if party else None) or {}
+                person = (getattr(party, role, None) if party else None) or unit
+                if contacts.get(role):
+                    found.append(Recipient(person, role, unit, str(contacts[role])))
+                else:
+                    problems.append(f"{unit} has no address for its {ROLE_LABELS[role]} ({role})")
+        elif role == "deputy":
+            proposers = data.get("proposers") or []
+            lead = data.get("lead_deputy") or (proposers[0] if proposers else None)
+            party = parties.get(("deputy", lead)) if lead else None
+            if party is not None and (party.contacts or {}).get("address"):
+                found.append(Recipient(str(lead), "deputy", None, str(party.contacts["address"])))
+            elif lead:
+                problems.append(f"deputy {lead} has no address")
+        else:  # supervising_leader falls back to the office that runs the supervision
+            leader = data.get("supervising_leader") if role == "supervising_leader" else None
+            party = parties.get(("leader", leader)) if leader else None
+            if party is not None and (party.contacts or {}).get("address"):
+                found.append(Recipient(str(leader), role, None, str(party.contacts["address"])))
+            elif office_address:
+                found.append(Recipient(str(leader or "办公室"), "office" if not leader else role, None, office_address))
+            else:
+                problems.append(f"no address for the {ROLE_LABELS[role]} ({role}); set office_address")
+    return found, problems
+
+
+def record_incidents(conn: sa.Connection, item_id: int | None, problems: list[str], now: dt.datetime) -> None:
+    if problems:
+        conn.execute(
+            sa.insert(_INCIDENT),
+            [
+                {
+                    "item_id": item_id,
+                    "notice_id": None,
+                    "kind": "missing_contact",
+                    "message": p,
+                    "at": now,
+                    "resolved_at": None,
+                }
+                for p in problems
+            ],
+        )
+
+
+def bundled_notice_types() -> set[str]:
+    """The notice types duban ships, for checking definitions read without an engine."""
+    from workflow.definition import bundled_dir
+
+    return set(_catalogue(bundled_dir("notifications") / "notices.yaml"))
+
+
+def _catalogue(path: Path) -> dict[str, NoticeType]:
+    doc = LocatedYAML(path.read_text(encoding="utf-8"), str(path))
+    root = doc.root if isinstance(doc.root, dict) else {}
+    types = root.get("types")
+    if not isinstance(types, dict):
+        raise DefinitionError("notices.yaml needs 'types': a mapping of notice keys", str(path), 1, 1)
+    out: dict[str, NoticeType] = {}
+    for key, spec in types.items():
+        where = doc.where(("types", key))
+        if (
+            not isinstance(spec, dict)
+            or not isinstance(spec.get("name"), str)
+            or not isinstance(spec.get("variables"), list)
+        ):
+            raise DefinitionError(f"notice type {key!r} needs a name and a list of variables", str(path), *where)
+        out[key] = NoticeType(key, spec["name"], bool(spec.get("html", False)), tuple(map(str, spec["variables"])))
+    return out
+
+
+_ASSIGNMENT, _PROBLEM, _DEADLINE = TABLES["duban_assignment"], TABLES["duban_problem"], TABLES["duban_deadline"]
+_CATEGORY = {"A": "已解决或基本解决", "B": "正在解决或列入规划", "C": "因条件限制待以后解决", "D": "留作参考"}
+_RESULT = {"satisfied": "满意", "basically_satisfied": "基本满意", "unsatisfied": "不满意"}
+_UNIT_ROLE = {"lead": "主办", "co": "协办", "split": "分办"}
+
+
+def item_variables(
+    conn: sa.Connection,
+    item: Mapping[str, Any],
+    state_label: str,
+    data: Mapping[str, Any],
+    deadline: Mapping[str, Any] | None,
+    level: int = 0,
+) -> dict[str, Any]:
+    """Everything a notice about *item* may show; each notice type receives only what it declares."""
+    d = {**item["data"], **data}
+    units = conn.execute(
+        sa.select(_ASSIGNMENT.c.unit, _ASSIGNMENT.c.role)
+        .where(_ASSIGNMENT.c.item_id == item["id"], _ASSIGNMENT.c.active)
+        .order_by(_ASSIGNMENT.c.id)
+    ).all()
+    problems = conn.execute(sa.select(_PROBLEM).where(_PROBLEM.c.item_id == item["id"]).order_by(_PROBLEM.c.number))
+    reply = None
+    if d.get("category"):
+        reply = {
+            "category": d["category"],
+            "category_label": _CATEGORY.get(d["category"], ""),
+            "text": d.get("text", ""),
+            "signer": d.get("signer", ""),
+            "promises": [{"what": p["what"], "by": _date(p["by"])} for p in data.get("promises", [])],
+        }
+    vote = None
+    if "unsatisfied" in data:
+        total = data["satisfied"] + data["basically_satisfied"] + data["unsatisfied"]
+        vote = {k: data[k] for k in ("satisfied", "basically_satisfied", "unsatisfied")} | {
+            "total": total,
+            "round": item["round"],
+            "result_label": "不满意" if state_label.startswith("测评不满意") else "满意",
+        }
+    return {
+        "item": {
+            "id": item["id"],
+            "kind": item["kind"],
+            "title": item["title"],
+            "number": d.get("number"),
+            "body": d.get("body", ""),
+            "proposers": d.get("proposers", []),
+            "lead_deputy": d.get("lead_deputy"),
+            "session": d.get("session"),
+            "year": item["year"],
+            "state_label": state_label,
+            "key_supervised": item["key_supervised"],
+            "supervising_leader": d.get("supervising_leader"),
+            "case_leader": d.get("case_leader"),
+        },
+        "units": [{"name": u.unit, "role_label": _UNIT_ROLE.get(u.role, u.role)} for u in units],
+        "deadline": None
+        if deadline is None
+        else {
+            "label": deadline["label"],
+            "due": deadline["due"],
+            "explanation": deadline["explanation"],
+            "level": level,
+            "provisional": deadline["provisional"],
+        },
+        "reply": reply,
+        "evaluation": {"result_label": _RESULT.get(d.get("result", ""), ""), "comment": data.get("comment")},
+        "extension": {"period": data.get("period", ""), "due": deadline["due"] if deadline else None},
+        "problems": [
+            {"number": p.number, "title": p.title, "measure": p.measure, "owner": p.owner, "due": p.due}
+            for p in problems
+        ],
+        "vote": vote,
+        "reason": data.get("reason") or "",
+        "items": [],
+    }
+
+
+def units_for(conn: sa.Connection, item_id: int, which: str) -> list[str]:
+    """The item's active units: lead (and split) units, co-units, or all."""
+    roles = {"lead": ("lead", "split"), "co": ("co",), "all": ("lead", "split", "co")}[which]
+    return list(
+        conn.execute(
+            sa.select(_ASSIGNMENT.c.unit)
+            .where(_ASSIGNMENT.c.item_id == item_id, _ASSIGNMENT.c.active, _ASSIGNMENT.c.role.in_(roles))
+            .order_by(_ASSIGNMENT.c.id)
+        ).scalars()
+    )
+
+
+def open_deadline(conn: sa.Connection, item_id: int, clock: str, label: str) -> dict[str, Any] | None:
+    row = (
+        conn.execute(
+            sa.select(_DEADLINE).where(
+                _DEADLINE.c.item_id == item_id,
+                _DEADLINE.c.clock == clock,
+                _DEADLINE.c.subject == "",
+                _DEADLINE.c.state.in_(("running", "paused")),
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return None if row is None else {**row, "label": label}
+
+
+def _date(value: Any) -> dt.date | None:
+    return value if isinstance(value, dt.date) or value is None else dt.date.fromisoformat(str(value))
+
+
+def queue_fire(ctx: Context, notices: Notices, settings: Settings, notice: NoticeSpec, cause: str) -> None:
+    """Queue the notice a transition sends, in the fire's transaction."""
+    item, defn = ctx.item, ctx.definition
+    clock = defn.clocks.get(notice.deadline or "")
+    deadline = open_deadline(ctx.conn, item["id"], clock.name, clock.label) if clock else None
+    variables = item_variables(ctx.conn, item, defn.state_label(ctx.state), ctx.data, deadline)
+    units = units_for(ctx.conn, item["id"], notice.units)
+    _queue(ctx.conn, notices, settings, notice.type, notice.to, units, item, cause, variables, ctx.at)
+
+
+def queue_step(
+    conn: sa.Connection,
+    notices: Notices,
+    settings: Settings,
+    item: dict[str, Any],
+    defn: Definition,
+    step: DueStep,
+    now: dt.datetime,
+) -> None:
+    """Queue the notice of a reminder or escalation level, in the transaction that produced the step."""
+    deadline = {
+        "label": defn.clocks[step.clock].label,
+        "due": step.due,
+        "explanation": step.explanation,
+        "provisional": False,
+    }
+    variables = item_variables(conn, item, defn.state_label(item["state"]), {}, deadline, step.level)
+    unit = step.subject.removeprefix("unit:") if step.subject.startswith("unit:") else None
+    units = [unit] if unit else units_for(conn, item["id"], "lead")
+    cause = f"deadline:{step.deadline_id}:step:{step.step}"
+    _queue(conn, notices, settings, step.template, step.notify, units, item, cause, variables, now)
+
+
+def _queue(
+    conn: sa.Connection,
+    notices: Notices,
+    settings: Settings,
+    kind: str,
+    roles: tuple[str, ...],
+    units: list[str],
+    item: dict[str, Any],
+    cause: str,
+    variables: dict[str, Any],
+    now: dt.datetime,
+) -> None:
+    recipients, problems = resolve(conn, roles, units, item, settings.office_address)
+    base = {**variables, "office": settings.office_name, "sent_on": now.astimezone(SHANGHAI).date()}
+    notices.queue(conn, cause=cause, key=kind, item_id=item["id"], recipients=recipients, variables=base, now=now)
+    record_incidents(conn, item["id"], [f"{kind}: {p}" for p in problems], now)
