@@ -75,12 +75,17 @@ def _global(
         list[Path] | None,
         typer.Option("--calendar", metavar="DIR", help="Extra official-calendar folder, read after the bundled one."),
     ] = None,
+    settings: Annotated[
+        Path | None,
+        typer.Option("--settings", metavar="FILE", envvar="DUBAN_SETTINGS", help="Delivery settings (TOML)."),
+    ] = None,
 ) -> None:
     ctx.obj = {
         "db": db or "sqlite:///duban.db",
         "definitions": definitions or None,
         "parameters": parameters,
         "calendar": calendar or [],
+        "settings": settings,
     }
 
 
@@ -90,6 +95,7 @@ def _engine(ctx: typer.Context, calendar: Calendar | None = None) -> Engine:
         definitions=ctx.obj["definitions"],
         parameters=ctx.obj["parameters"],
         calendar=calendar or ctx.obj["calendar"],
+        settings=ctx.obj["settings"],
     )
 
 
@@ -218,16 +224,20 @@ def definitions_graph(
 @party_app.command("add")
 def party_add(
     ctx: typer.Context,
-    role: Annotated[str, typer.Argument(help="unit or deputy.")],
+    role: Annotated[str, typer.Argument(help="unit, deputy or leader.")],
     name: str,
     principal_leader: Annotated[str | None, typer.Option(help="主要领导 (负总责).")] = None,
     department_head: Annotated[str | None, typer.Option(help="部门负责人 (具体责任人).")] = None,
     handler: Annotated[str | None, typer.Option(help="承办人员 (直接责任人).")] = None,
     case_leader: Annotated[str | None, typer.Option(help="包案领导.")] = None,
+    contact: Annotated[
+        list[str] | None,
+        typer.Option("--contact", metavar="ROLE=ADDRESS", help="Where notices to ROLE go: mail, http(s):// or file:."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Add (or update) a handling unit and its chain of responsibility, or a deputy."""
-    chain = {
+    """Add (or update) a handling unit with its chain of responsibility, a deputy or a leader."""
+    chain: dict[str, Any] = {
         k: v
         for k, v in {
             "principal_leader": principal_leader,
@@ -237,6 +247,8 @@ def party_add(
         }.items()
         if v
     }
+    if contact:
+        chain["contacts"] = parse_sets(contact)
     with _engine(ctx) as eng:
         row = eng.add_party(role, name, **chain)
     _emit(as_json, row, f"{row['role']} {row['name']} recorded")
@@ -458,6 +470,61 @@ def _print_clocks(rows: list[dict[str, Any]], with_item: bool = False) -> None:
         level = f", escalation level {d['level']}" if d["level"] else ""
         out.print(f"  {item}{d['label']}{subject}: due {d['due']}{flag} — {d['state']}{level}")
         out.print(f"    {d['explanation']}")
+
+
+notices_app = typer.Typer(help="The outbox: notices queued, sent, failed.")
+app.add_typer(notices_app, name="notices")
+
+
+@notices_app.callback(invoke_without_command=True)
+def notices_list(
+    ctx: typer.Context,
+    failed: Annotated[
+        bool, typer.Option("--failed", help="Only failed and dead notices, with open incidents.")
+    ] = False,
+    status: Annotated[str | None, typer.Option(help="queued, sending, sent, failed or dead.")] = None,
+    item: Annotated[int | None, typer.Option(help="Only this item's notices.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the outbox (newest first); with --failed, what needs a person."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with _engine(ctx) as eng:
+        rows = [r for r in eng.outbox(status=status, item=item) if not failed or r["status"] in ("failed", "dead")]
+        incidents = eng.incidents() if failed else []
+    keys = ("id", "item_id", "type", "recipient", "role", "address", "status", "attempts", "last_error", "subject")
+    shown = [{k: r[k] for k in keys} for r in rows]
+    if as_json:
+        _emit(True, {"notices": shown, "incidents": incidents} if failed else shown, "")
+        return
+    for r in shown:
+        error = f" — {r['last_error']}" if r["last_error"] else ""
+        out.print(
+            f"#{r['id']} [{r['status']}] item {r['item_id']} {r['type']} → {r['recipient']} "
+            f"<{r['address']}> (attempts {r['attempts']}){error}\n    {r['subject']}"
+        )
+    for i in incidents:
+        out.print(f"incident {i['id']} ({i['kind']}): {i['message']}")
+
+
+@notices_app.command("retry")
+def notices_retry(ctx: typer.Context, notice: int, as_json: JsonOpt = False) -> None:
+    """Queue a failed or dead notice again and resolve its incidents."""
+    with _engine(ctx) as eng:
+        eng.retry(notice)
+    _emit(as_json, {"requeued": notice}, f"notice {notice} queued again")
+
+
+@app.command("dispatch")
+def dispatch_command(
+    ctx: typer.Context,
+    now: Annotated[str | None, typer.Option("--now", metavar="WHEN", help="Act as if it were WHEN.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Send the notices that are due, once."""
+    with _engine(ctx) as eng:
+        counts = eng.dispatch(parse_when(now))
+    _emit(as_json, counts, ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
 @app.command()

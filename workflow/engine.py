@@ -209,8 +209,8 @@ class Engine:
 
     def add_party(self, role: str, name: str, **details: Any) -> dict[str, Any]:
         """Add or update a unit (with its chain of responsibility) or a deputy; returns its row."""
-        if role not in ("unit", "deputy"):
-            raise ValidationError("role", f"a party is a unit or a deputy, not {role!r}")
+        if role not in ("unit", "deputy", "leader"):
+            raise ValidationError("role", f"a party is a unit, a deputy or a leader, not {role!r}")
         if not name or not name.strip():
             raise ValidationError("name", "a party needs a name")
         table = _T["party"]
