@@ -234,8 +234,12 @@ def test_init_and_console_script(db_url: str, tmp_path: Path) -> None:
     assert bad.returncode == 2 and bad.stderr == "error: no item 1\n"
 
 
-def test_demo_walks_every_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """`duban demo` plays the year and ends with an intact audit chain and a summary."""
+def test_demo_walks_every_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`duban demo` plays the year, ends with an intact audit chain and a summary, and writes the year's
+    notices to demo-out/notices through the folder channel."""
+    monkeypatch.chdir(tmp_path)
     code = main(["demo", "--db", f"sqlite:///{tmp_path / 'demo.db'}", "--json"])
     out = capsys.readouterr().out
     assert code == 0
@@ -243,6 +247,10 @@ def test_demo_walks_every_path(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert summary["audit_intact"] is True and summary["rehandled"] == 1
     assert summary["by_state"]["suggestion 不予立案 (rejected)"] == 1
     assert summary["by_state"]["review_opinion 已办结 (closed)"] == 2
+    written = sorted((tmp_path / "demo-out" / "notices").glob("*.txt"))
+    assert summary["notices_written"] == len(written) > 20
+    assert any("【交办通知】" in f.read_text(encoding="utf-8") for f in written)
+    assert any("【督办函】" in f.read_text(encoding="utf-8") for f in written)
 
 
 @pytest.mark.parametrize(

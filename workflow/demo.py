@@ -9,11 +9,13 @@ fails the standing committee's vote and passes at the second review.
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from workflow.channels import Settings
 from workflow.engine import SHANGHAI, Engine
 from workflow.model import Actor, Item
 
@@ -36,7 +38,7 @@ class _Script:
     def __init__(self, eng: Engine, echo: Callable[[str], None] | None) -> None:
         self.eng, self.echo, self.steps = eng, echo, 0
         self.ids: dict[str, int] = {}
-        self._queue: list[tuple[str, int, Callable[[], Item]]] = []
+        self._queue: list[tuple[str, int, Callable[[], Item | None]]] = []
 
     def __call__(self, when: str, label: str, trigger: str, actor: Actor = OFFICE, **data: Any) -> None:
         def step() -> Item:
@@ -58,9 +60,22 @@ class _Script:
     def promise(self, label: str, index: int) -> Callable[[], int]:
         return lambda: int(self.eng.get(self.ids[label]).promises[index]["id"])
 
+    def sweep(self, when: str) -> None:
+        """The daemon's pass on *when*: reminders and escalations that have fallen due."""
+
+        def step() -> None:
+            produced = self.eng.due(dt.datetime.fromisoformat(when).replace(hour=8, tzinfo=SHANGHAI))
+            if self.echo and produced:
+                kinds = Counter(f"{s.clock} {'提醒' if s.kind == 'reminder' else f'{s.level}级督办'}" for s in produced)
+                self.echo(f"{when}  sweep: {', '.join(f'{k} ×{n}' for k, n in sorted(kinds.items()))}")
+
+        self._queue.append((when, len(self._queue), step))
+
     def play(self) -> None:
         for when, _, step in sorted(self._queue, key=lambda entry: entry[:2]):
             item = step()
+            if item is None:
+                continue
             self.steps += 1
             if self.echo:
                 last = self.eng.get(item.id).history[-1]
@@ -68,19 +83,35 @@ class _Script:
                 self.echo(f"{when}  #{item.id:<2} {item.title[:20]:<20}  {what:<36} → {item.state_label}")
 
 
-def run_demo(url: str = "sqlite:///duban-demo.db", echo: Callable[[str], None] | None = print) -> dict[str, Any]:
-    """Recreate the demo database at *url*, play the year, and return a summary."""
+def run_demo(
+    url: str = "sqlite:///duban-demo.db", echo: Callable[[str], None] | None = print, out: str | Path = "demo-out"
+) -> dict[str, Any]:
+    """Recreate the demo database at *url*, play the year, write its notices to *out*/notices through
+    the folder channel, and return a summary."""
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         for suffix in ("", "-wal", "-shm"):
             Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
-    with Engine(url) as eng:
-        for name, (principal, head, handler) in UNITS.items():
-            eng.add_party("unit", name, principal_leader=principal, department_head=head, handler=handler)
+    folder = Path(out) / "notices"
+    shutil.rmtree(folder, ignore_errors=True)
+    settings = Settings(
+        outbox_dir=str(folder), office_address="office@rd.example", office_name="市人大常委会代表工作委员会"
+    )
+    with Engine(url, settings=settings) as eng:
+        for n, (name, (principal, head, handler)) in enumerate(UNITS.items()):
+            roles = {"handler": handler, "department_head": head, "principal_leader": principal}
+            contacts = {role: f"{role}{n}@unit{n}.example" for role in roles}
+            eng.add_party("unit", name, contacts=contacts, **roles)
+        for deputy in ("王芳", "张伟", "刘洋", "陈静", "赵磊", "孙悦"):
+            eng.add_party("deputy", deputy, contacts={"address": f"deputy.{len(deputy)}{ord(deputy[0])}@rd.example"})
+        eng.add_party("leader", "刘副主任", contacts={"address": "liu@rd.example"})
         s = _Script(eng, echo)
         _suggestions(s)
         _review_opinions(s)
+        for month in range(2, 13):
+            s.sweep(f"2026-{month:02d}-01")
         s.play()
-        return _summary(eng, s, echo)
+        dispatched = eng.dispatch(dt.datetime(2026, 12, 31, 18, tzinfo=SHANGHAI), limit=10_000)
+        return _summary(eng, s, echo) | {"notices_written": dispatched["sent"], "notices_folder": str(folder)}
 
 
 def _suggestions(s: _Script) -> None:
@@ -396,4 +427,8 @@ def _summary(eng: Engine, s: _Script, echo: Callable[[str], None] | None) -> dic
         echo(f"  重新办理 (items re-handled at least once): {summary['rehandled']}")
         echo(f"  审计链 (audit chain): {'完整 intact' if not breaks else 'BROKEN'}")
         echo("  (the full follow-up review report arrives with `duban report followup`)")
+        by_type = Counter(n["type"] for n in eng.outbox())
+        echo(
+            f"  通知 (notices): {sum(by_type.values())} — " + ", ".join(f"{k} {v}" for k, v in sorted(by_type.items()))
+        )
     return summary

@@ -224,7 +224,7 @@ class Engine:
                 if details:
                     conn.execute(sa.update(table).where(*match).values(**details))
             else:
-                conn.execute(sa.insert(table).values(role=role, name=name.strip(), contacts={}, **details))
+                conn.execute(sa.insert(table).values(role=role, name=name.strip(), **{"contacts": {}, **details}))
             return dict(conn.execute(sa.select(table).where(*match)).one()._mapping)
 
     def parties(self, role: str | None = None) -> list[dict[str, Any]]:
