@@ -137,15 +137,26 @@ def test_template_syntax_error_is_located(tmp_path: Path) -> None:
     assert caught.value.file.endswith("body.txt") and caught.value.line >= 2
 
 
-def test_sandbox_refuses_attribute_tricks(tmp_path: Path) -> None:
-    """A template reaching for __class__ renders nothing dangerous: the sandbox refuses it."""
+@pytest.mark.parametrize("source", ["{{ item.__class__.__mro__ }}", "{{ units.append(1) }}", "{{ item._x }}"])
+def test_sandbox_refuses_attribute_tricks_at_load(tmp_path: Path, source: str) -> None:
+    """A template reaching for private attributes or changing its variables is refused when loaded, with
+    its line, before anything is rendered."""
+    folder = _copy_templates(tmp_path)
+    (folder / "assignment" / "subject.txt").write_text(f"【交办通知】\n{source}\n", encoding="utf-8")
+    with pytest.raises(DefinitionError, match="the sandbox refuses") as caught:
+        Notices([folder])
+    assert caught.value.line == 2
+
+
+def test_sandbox_refuses_tricks_at_render_too() -> None:
+    """Whatever slips past the load check, the immutable sandbox refuses at render time."""
     import jinja2
 
-    folder = _copy_templates(tmp_path)
-    (folder / "assignment" / "subject.txt").write_text("{{ item.__class__.__mro__ }}", encoding="utf-8")
-    notices = Notices([folder])
+    env = Notices.load().env
     with pytest.raises(jinja2.exceptions.SecurityError):
-        notices.render("assignment", {"item": {"title": "t"}})
+        env.from_string("{{ x.__class__.__mro__ }}").render(x={})
+    with pytest.raises(jinja2.exceptions.SecurityError):
+        env.from_string("{{ x.append(1) }}").render(x=[])
 
 
 def test_unknown_notice_type_in_a_definition_is_located() -> None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 import sqlalchemy as sa
-from jinja2 import meta
+from jinja2 import meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from workflow.calendar import SHANGHAI
@@ -52,6 +52,22 @@ ROLE_LABELS = {
     "deputy": "代表",
 }
 UNIT_ROLES = ("handler", "department_head", "principal_leader", "case_leader")
+_MUTATING = {
+    "append",
+    "extend",
+    "insert",
+    "pop",
+    "remove",
+    "clear",
+    "update",
+    "setdefault",
+    "popitem",
+    "add",
+    "discard",
+    "sort",
+    "reverse",
+    "__setitem__",
+}
 PARTS = ("subject.txt", "body.txt", "body.html")
 _NOTICE, _INCIDENT, _PARTY = TABLES["duban_notice"], TABLES["duban_incident"], TABLES["duban_party"]
 
@@ -164,6 +180,17 @@ class Notices:
             tree = self.env.parse(source, name, filename)
         except jinja2.TemplateSyntaxError as exc:
             raise DefinitionError(f"template syntax error: {exc.message}", filename or name, exc.lineno, 1) from None
+        for node in tree.find_all((nodes.Getattr, nodes.Call)):
+            target = node.node if isinstance(node, nodes.Call) else node
+            attr = getattr(target, "attr", "") if isinstance(target, nodes.Getattr) else ""
+            if attr.startswith("_") or (isinstance(node, nodes.Call) and attr in _MUTATING):
+                raise DefinitionError(
+                    f"the sandbox refuses {attr!r}: templates may not reach private attributes or "
+                    "change their variables",
+                    filename or name,
+                    node.lineno,
+                    1,
+                )
         extra = sorted(meta.find_undeclared_variables(tree) - set(kind.variables))
         if extra:
             line = next(
