@@ -4,9 +4,12 @@
     python -m bench --quick         # duban 300 and naive 100 lifecycles, 1 run each
     python -m bench --repeat 5 --n 20000 --naive-n 4000 --out /tmp/results
     python -m bench --workload deadlines   # only the deadlines workload (bench/deadlines.py)
+    python -m bench --workload notices     # only the notices workload (bench/notices.py)
 
-Both workloads run by default: ``lifecycle``, then ``deadlines`` (due dates per second for duban's
-``Calendar.due``, and how often SpiffWorkflow's and APScheduler's date arithmetic differs from the law).
+All workloads run by default: ``lifecycle``, then ``deadlines`` (due dates per second for duban's
+``Calendar.due``, and how often SpiffWorkflow's and APScheduler's date arithmetic differs from the law), then
+``notices`` (notices rendered and queued per second by ``assign`` fires, and dispatched per second to a
+loopback SMTP server).
 
 Each run is a fresh process (so peak RSS is that run's) with a fresh SQLite file in a temporary
 folder. Runs alternate between contestants. Writes ``<out>/<YYYY-MM-DD>-<hostname>.json`` and a
@@ -35,7 +38,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import deadlines
+from bench import deadlines, notices
 from bench.lifecycle import CONTESTANTS, OPERATIONS, PERCENTILES, run
 
 HERE = Path(__file__).resolve().parent
@@ -43,7 +46,7 @@ ROOT = HERE.parent
 DEFAULT_N = {"full": {"duban": 10_000, "naive": 2_000}, "quick": {"duban": 300, "naive": 100}}
 DEFAULT_REPEAT = {"full": 3, "quick": 1}
 PACKAGES = ("duban", "transitions", "SQLAlchemy", "sqlmodel", "pydantic", "alembic")
-WORKLOADS = ("lifecycle", "deadlines")
+WORKLOADS = ("lifecycle", "deadlines", "notices")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -51,9 +54,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--quick",
         action="store_true",
-        help="a smoke run: duban 300, naive 100 lifecycles, 1 run; 10,000 due dates, 3 runs",
+        help="a smoke run: duban 300, naive 100 lifecycles, 1 run; 10,000 due dates, 3 runs; 100 assign fires, 3 runs",
     )
-    p.add_argument("--repeat", type=int, help="runs per contestant (default 3, quick 1; deadlines 5, quick 3)")
+    p.add_argument(
+        "--repeat", type=int, help="runs per contestant (default 3, quick 1; deadlines 5, quick 3; notices 3)"
+    )
     p.add_argument(
         "--n",
         type=int,
@@ -62,8 +67,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--naive-n", type=int, help="lifecycles per naive run (default 2000, quick 100)")
     p.add_argument("--only", choices=sorted(CONTESTANTS), action="append", help="run only this lifecycle contestant")
-    p.add_argument("--workload", choices=WORKLOADS, action="append", help="run only this workload (default: both)")
+    p.add_argument("--workload", choices=WORKLOADS, action="append", help="run only this workload (default: all)")
     p.add_argument("--deadlines-n", type=int, help="due dates per deadlines run (default 100000, quick 10000)")
+    p.add_argument(
+        "--notices-n", type=int, help="assign fires (3 notices each) per notices run (default 1000, quick 100)"
+    )
     p.add_argument(
         "--durability",
         choices=["normal", "full"],
@@ -76,14 +84,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     defaults = DEFAULT_N[mode]
     args.mode = mode
     args.deadlines_repeat = args.repeat or deadlines.DEFAULT_REPEAT[mode]
+    args.notices_repeat = args.repeat or notices.DEFAULT_REPEAT[mode]
     args.repeat = args.repeat or DEFAULT_REPEAT[mode]
     args.sizes = {
         "duban": args.n or defaults["duban"],
         "naive": args.naive_n or min(args.n or defaults["naive"], defaults["naive"]),
     }
     args.deadlines_n = args.deadlines_n or deadlines.DEFAULT_N[mode]
-    if args.repeat < 1 or min(args.sizes.values()) < 1 or args.deadlines_n < 1:
-        p.error("--repeat, --n, --naive-n and --deadlines-n must be at least 1")
+    args.notices_n = args.notices_n or notices.DEFAULT_N[mode]
+    if args.repeat < 1 or min(args.sizes.values()) < 1 or args.deadlines_n < 1 or args.notices_n < 1:
+        p.error("--repeat, --n, --naive-n, --deadlines-n and --notices-n must be at least 1")
     args.workloads = [w for w in WORKLOADS if not args.workload or w in args.workload]
     args.contestants = [c for c in CONTESTANTS if not args.only or c in args.only]
     return args
@@ -257,14 +267,14 @@ def markdown(report: dict[str, Any]) -> str:
 
 
 def render(report: dict[str, Any]) -> str:
-    """The Markdown file: the lifecycle report as before, then the deadlines section if it ran."""
+    """The Markdown file: the lifecycle report as before, then the deadlines and notices sections if they ran."""
     if "results" in report:
         text = markdown(report)
     else:
         m, sw = report["machine"], report["software"]
         text = "\n".join(
             [
-                f"# Deadlines benchmark, {report['date']} on {m['hostname']}",
+                f"# {report['benchmark'].capitalize()} benchmark, {report['date']} on {m['hostname']}",
                 "",
                 f"`{report['command']}`. Machine: {m['cpu_model']}, {m['cores']} cores, {m['platform']}. "
                 f"Python {sw['python']}, duban {sw['duban']} ({sw['git_commit']}).",
@@ -275,6 +285,8 @@ def render(report: dict[str, Any]) -> str:
             text += "\n**Warning: duban's source changed while this benchmark ran.**\n\n"
     if "deadlines" in report:
         text += "\n" + deadlines.markdown(report["deadlines"])
+    if "notices" in report:
+        text += "\n" + notices.markdown(report["notices"])
     return text
 
 
@@ -301,6 +313,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     due_dates = None
     if "deadlines" in args.workloads:
         due_dates = deadlines.workload(args.mode, args.deadlines_repeat, args.deadlines_n)
+    notice_figures = None
+    if "notices" in args.workloads:
+        notice_figures = notices.workload(args.mode, args.notices_repeat, args.notices_n, args.durability)
     changed = source_digest() != digest
     if changed:
         print(
@@ -315,7 +330,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             results["duban"]["lifecycles_per_s"]["median"] / results["naive"]["lifecycles_per_s"]["median"], 2
         )
     report: dict[str, Any] = {
-        "benchmark": "lifecycle" if lifecycle else "deadlines",
+        "benchmark": "lifecycle" if lifecycle else args.workloads[0],
         "workloads": args.workloads,
         "date": started.date().isoformat(),
         "started_at": started.isoformat(timespec="seconds"),
@@ -337,6 +352,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         report["ratio_duban_over_naive"] = ratio
     if due_dates is not None:
         report["deadlines"] = due_dates
+    if notice_figures is not None:
+        report["notices"] = notice_figures
     args.out.mkdir(parents=True, exist_ok=True)
     stem = f"{report['date']}-{report['machine']['hostname']}"
     if args.workloads != list(WORKLOADS):  # a partial run does not overwrite a whole one of the same day
@@ -352,6 +369,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if due_dates is not None:
         print()
         print(deadlines.table(due_dates))
+    if notice_figures is not None:
+        print()
+        print(notices.table(notice_figures))
     print(f"\nwrote {args.out / stem}.json and .md")
     return 0
 

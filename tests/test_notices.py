@@ -196,3 +196,29 @@ def test_queued_text_is_what_the_audit_can_show(engine: Engine) -> None:
     with engine.db.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM duban_notice")).scalar() == 1
     assert snapshot(engine)["duban_notice"]
+
+
+def test_overdue_report_lists_every_overdue_item_once_a_day(db_url: str) -> None:
+    """The 逾期通报 to the office lists each open deadline past its end with its unit and days overdue,
+    and is queued once per day however often it is asked."""
+    eng = Engine(db_url, settings=Settings(office_address="office@rd.example", office_name="代表工作委员会"))
+    eng.add_party("unit", "市交通运输局")
+    for day in (2, 3):
+        item = eng.submit(
+            "suggestion",
+            title=f"建议{day}",
+            origin="session",
+            proposers=["王芳"],
+            at=dt.datetime(2026, 3, day, 9, tzinfo=dt.UTC),
+        )
+        eng.fire(item.id, "register", at=dt.datetime(2026, 3, day, 9, tzinfo=dt.UTC))
+        eng.fire(item.id, "assign", lead_unit="市交通运输局", at=dt.datetime(2026, 3, day, 10, tzinfo=dt.UTC))
+    now = dt.datetime(2026, 7, 1, 9, tzinfo=dt.UTC)
+    assert eng.report_overdue(now) == 4  # each item: the reply clock and the objection window
+    assert eng.report_overdue(now + dt.timedelta(hours=3)) == 4
+    [report] = [r for r in eng.outbox() if r["type"] == "overdue_report"]
+    assert (
+        report["address"] == "office@rd.example" and "建议2" in report["body_text"] and "建议3" in report["body_text"]
+    )
+    assert "市交通运输局" in report["body_text"]
+    eng.close()

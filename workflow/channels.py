@@ -20,10 +20,9 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, fields
 from email.message import EmailMessage
-from email.utils import make_msgid
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlparse
+from urllib.parse import parse_qs, quote, unquote, urlparse
 
 import sqlalchemy as sa
 
@@ -101,7 +100,8 @@ def _mail(notice: dict[str, Any], settings: Settings) -> None:
     message["Subject"] = notice["subject"]
     message["From"] = settings.mail_from
     message["To"] = notice["address"]
-    message["Message-ID"] = make_msgid(idstring=hashlib.sha256(notice["key"].encode()).hexdigest()[:24], domain="duban")
+    # Derived from the key alone, so that a notice sent again carries the same Message-ID.
+    message["Message-ID"] = f"<{hashlib.sha256(notice['key'].encode()).hexdigest()[:32]}@duban>"
     message["X-Duban-Idempotency-Key"] = notice["key"]
     message.set_content(notice["body_text"])
     if notice.get("body_html"):
@@ -119,7 +119,11 @@ def _webhook(notice: dict[str, Any], settings: Settings) -> None:
         {k: notice[k] for k in ("key", "type", "item_id", "recipient", "role", "subject", "body_text", "body_html")},
         ensure_ascii=False,
     ).encode()
-    headers = {"Content-Type": "application/json; charset=utf-8", "X-Duban-Idempotency-Key": notice["key"]}
+    # Header values are Latin-1 on the wire: the key (which names people in Chinese) is percent-encoded.
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "X-Duban-Idempotency-Key": quote(notice["key"], safe=":"),
+    }
     if settings.webhook_secret:
         digest = hmac.new(settings.webhook_secret.encode(), body, hashlib.sha256).hexdigest()
         headers["X-Duban-Signature"] = f"sha256={digest}"

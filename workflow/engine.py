@@ -39,7 +39,7 @@ from workflow.errors import (
 from workflow.fields import check_data
 from workflow.machine import compile_machine
 from workflow.model import Actor, AuditEntry, Item, ItemDetail, plain
-from workflow.notify import Notices, queue_fire, queue_step
+from workflow.notify import Notices, queue_fire, queue_step, report_overdue
 from workflow.registry import Context, Registry
 from workflow.yamlfile import LocatedYAML
 
@@ -425,6 +425,13 @@ class Engine:
         item = _SELECT_ITEM.first(conn, {"w_id": step.item_id})
         assert item is not None
         queue_step(conn, self.notices, self.settings, item, self._version(item["definition_id"], conn)[0], step, now)
+
+    def report_overdue(self, now: dt.datetime | None = None) -> int:
+        """Queue the 逾期通报 to the office: every open deadline whose period has ended by *now*, with its
+        unit, days overdue and escalation level. Once per day; returns how many items it lists."""
+        now = self._instant(now)
+        with self.db.begin() as conn:
+            return report_overdue(conn, self.notices, self.settings, now)
 
     def dispatch(self, now: dt.datetime | None = None, *, limit: int = 100) -> dict[str, int]:
         """Send the queued notices that are due (several processes may do this at once); returns counts."""

@@ -231,7 +231,7 @@ class Notices:
         for r in recipients:
             rendered = self.render(key, {**variables, "recipient": r.as_variable()})
             row = {
-                "key": f"{cause}:{key}:{r.role}:{r.name}",
+                "key": f"{cause}:{key}:{r.role}:{r.unit or ''}:{r.name}",
                 "item_id": item_id,
                 "type": key,
                 "channel": channel_of(r.address),
@@ -513,3 +513,39 @@ def _queue(
     base = {**variables, "office": settings.office_name, "sent_on": now.astimezone(SHANGHAI).date()}
     notices.queue(conn, cause=cause, key=kind, item_id=item["id"], recipients=recipients, variables=base, now=now)
     record_incidents(conn, item["id"], [f"{kind}: {p}" for p in problems], now)
+
+
+def report_overdue(conn: sa.Connection, notices: Notices, settings: Settings, now: dt.datetime) -> int:
+    """Queue one 逾期通报 listing every overdue open deadline, to the office, once per day."""
+    from workflow.deadlines import deadline_query
+
+    today = now.astimezone(SHANGHAI).date()
+    rows = conn.execute(deadline_query(overdue_at=now)).mappings().all()
+    items = [
+        {
+            "id": r["item_id"],
+            "title": r["title"],
+            "unit": "、".join(units_for(conn, r["item_id"], "lead")),
+            "due": r["due"],
+            "days_overdue": (today - r["due"]).days,
+            "level": r["level"],
+        }
+        for r in rows
+    ]
+    if not items:
+        return 0
+    variables = {"items": items, "office": settings.office_name, "sent_on": today}
+    if settings.office_address is None:
+        record_incidents(conn, None, ["overdue_report: no office_address to send the 逾期通报 to"], now)
+        return len(items)
+    office = Recipient(settings.office_name, "office", None, settings.office_address)
+    notices.queue(
+        conn,
+        cause=f"overdue_report:{today}",
+        key="overdue_report",
+        item_id=None,
+        recipients=[office],
+        variables=variables,
+        now=now,
+    )
+    return len(items)
