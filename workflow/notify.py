@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +22,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from workflow.calendar import SHANGHAI
 from workflow.errors import DefinitionError
-from workflow.store import TABLES
+from workflow.registry import ACTIVE_ASSIGNMENTS
+from workflow.store import TABLES, Prepared
 from workflow.yamlfile import LocatedYAML
 
 if TYPE_CHECKING:
@@ -70,6 +71,9 @@ _MUTATING = {
 }
 PARTS = ("subject.txt", "body.txt", "body.html")
 _NOTICE, _INCIDENT, _PARTY = TABLES["duban_notice"], TABLES["duban_incident"], TABLES["duban_party"]
+_PARTY_BY_NAME = Prepared(
+    sa.select(_PARTY).where(_PARTY.c.role == sa.bindparam("w_role"), _PARTY.c.name == sa.bindparam("w_name"))
+)
 
 
 def cn_date(value: dt.date | dt.datetime | None) -> str:
@@ -278,31 +282,37 @@ def resolve(
     Returns the recipients and, for each one without an address, a problem to record as an incident."""
     found: list[Recipient] = []
     problems: list[str] = []
-    parties = {(r.role, r.name): r for r in conn.execute(sa.select(_PARTY)).all()}
     data = item.get("data") or {}
+    proposers = data.get("proposers") or []
+    wanted = [("unit", u) for u in units] + [("deputy", d) for d in proposers]
+    wanted += [("leader", data["supervising_leader"])] if data.get("supervising_leader") else []
+    parties: dict[tuple[str, str], dict[str, Any]] = {}
+    for role, name in wanted:
+        row = _PARTY_BY_NAME.first(conn, {"w_role": role, "w_name": name})
+        if row is not None:
+            parties[(role, name)] = row
     for role in roles:
         if role in UNIT_ROLES:
             for unit in units:
-                party = parties.get(("unit", unit))
-                contacts = (party.contacts if party else None) or {}
-                person = (getattr(party, role, None) if party else None) or unit
+                party = parties.get(("unit", unit)) or {}
+                contacts = party.get("contacts") or {}
+                person = party.get(role) or unit
                 if contacts.get(role):
                     found.append(Recipient(person, role, unit, str(contacts[role])))
                 else:
                     problems.append(f"{unit} has no address for its {ROLE_LABELS[role]} ({role})")
         elif role == "deputy":
-            proposers = data.get("proposers") or []
             lead = data.get("lead_deputy") or (proposers[0] if proposers else None)
-            party = parties.get(("deputy", lead)) if lead else None
-            if party is not None and (party.contacts or {}).get("address"):
-                found.append(Recipient(str(lead), "deputy", None, str(party.contacts["address"])))
+            address = ((parties.get(("deputy", lead)) or {}).get("contacts") or {}).get("address") if lead else None
+            if address:
+                found.append(Recipient(str(lead), "deputy", None, str(address)))
             elif lead:
                 problems.append(f"deputy {lead} has no address")
         else:  # supervising_leader falls back to the office that runs the supervision
             leader = data.get("supervising_leader") if role == "supervising_leader" else None
-            party = parties.get(("leader", leader)) if leader else None
-            if party is not None and (party.contacts or {}).get("address"):
-                found.append(Recipient(str(leader), role, None, str(party.contacts["address"])))
+            address = ((parties.get(("leader", leader)) or {}).get("contacts") or {}).get("address") if leader else None
+            if address:
+                found.append(Recipient(str(leader), role, None, str(address)))
             elif office_address:
                 found.append(Recipient(str(leader or "办公室"), "office" if not leader else role, None, office_address))
             else:
@@ -435,13 +445,7 @@ def item_variables(
 def units_for(conn: sa.Connection, item_id: int, which: str) -> list[str]:
     """The item's active units: lead (and split) units, co-units, or all."""
     roles = {"lead": ("lead", "split"), "co": ("co",), "all": ("lead", "split", "co")}[which]
-    return list(
-        conn.execute(
-            sa.select(_ASSIGNMENT.c.unit)
-            .where(_ASSIGNMENT.c.item_id == item_id, _ASSIGNMENT.c.active, _ASSIGNMENT.c.role.in_(roles))
-            .order_by(_ASSIGNMENT.c.id)
-        ).scalars()
-    )
+    return [a["unit"] for a in ACTIVE_ASSIGNMENTS.rows(conn, {"w_item": item_id}) if a["role"] in roles]
 
 
 def open_deadline(conn: sa.Connection, item_id: int, clock: str, label: str) -> dict[str, Any] | None:
@@ -468,8 +472,11 @@ def queue_fire(ctx: Context, notices: Notices, settings: Settings, notice: Notic
     """Queue the notice a transition sends, in the fire's transaction."""
     item, defn = ctx.item, ctx.definition
     clock = defn.clocks.get(notice.deadline or "")
-    deadline = open_deadline(ctx.conn, item["id"], clock.name, clock.label) if clock else None
-    variables = item_variables(ctx.conn, item, defn.state_label(ctx.state), ctx.data, deadline)
+
+    def variables() -> dict[str, Any]:
+        deadline = open_deadline(ctx.conn, item["id"], clock.name, clock.label) if clock else None
+        return item_variables(ctx.conn, item, defn.state_label(ctx.state), ctx.data, deadline)
+
     units = units_for(ctx.conn, item["id"], notice.units)
     _queue(ctx.conn, notices, settings, notice.type, notice.to, units, item, cause, variables, ctx.at)
 
@@ -490,7 +497,10 @@ def queue_step(
         "explanation": step.explanation,
         "provisional": False,
     }
-    variables = item_variables(conn, item, defn.state_label(item["state"]), {}, deadline, step.level)
+
+    def variables() -> dict[str, Any]:
+        return item_variables(conn, item, defn.state_label(item["state"]), {}, deadline, step.level)
+
     unit = step.subject.removeprefix("unit:") if step.subject.startswith("unit:") else None
     units = [unit] if unit else units_for(conn, item["id"], "lead")
     cause = f"deadline:{step.deadline_id}:step:{step.step}"
@@ -506,13 +516,14 @@ def _queue(
     units: list[str],
     item: dict[str, Any],
     cause: str,
-    variables: dict[str, Any],
+    variables: Callable[[], dict[str, Any]],
     now: dt.datetime,
 ) -> None:
     recipients, problems = resolve(conn, roles, units, item, settings.office_address)
-    base = {**variables, "office": settings.office_name, "sent_on": now.astimezone(SHANGHAI).date()}
-    notices.queue(conn, cause=cause, key=kind, item_id=item["id"], recipients=recipients, variables=base, now=now)
     record_incidents(conn, item["id"], [f"{kind}: {p}" for p in problems], now)
+    if recipients:  # the variables cost a few queries: only gathered for someone to tell
+        base = {**variables(), "office": settings.office_name, "sent_on": now.astimezone(SHANGHAI).date()}
+        notices.queue(conn, cause=cause, key=kind, item_id=item["id"], recipients=recipients, variables=base, now=now)
 
 
 def report_overdue(conn: sa.Connection, notices: Notices, settings: Settings, now: dt.datetime) -> int:

@@ -29,7 +29,7 @@ __all__ = ["Action", "Condition", "Context", "Guard", "Registry"]
 
 _A = AssignmentRow.__table__  # type: ignore[attr-defined]
 # Only what guards, conditions and the roles check read: decoding whole rows cost more than the query.
-_ACTIVE_ASSIGNMENTS = Prepared(
+ACTIVE_ASSIGNMENTS = Prepared(
     sa.select(_A.c.id, _A.c.unit, _A.c.role, _A.c.state)
     .where(_A.c.item_id == sa.bindparam("w_item"), _A.c.active)
     .order_by(_A.c.id)
@@ -57,7 +57,7 @@ class Context:
     def assignments(self) -> list[dict[str, Any]]:
         """The item's active assignments (loaded once per fire, kept in step by actions)."""
         if self._assignments is None:
-            self._assignments = _ACTIVE_ASSIGNMENTS.rows(self.conn, {"w_item": self.item["id"]})
+            self._assignments = ACTIVE_ASSIGNMENTS.rows(self.conn, {"w_item": self.item["id"]})
         return self._assignments
 
     def own_assignment(self) -> dict[str, Any] | None:
