@@ -20,7 +20,6 @@ import datetime as dt
 import difflib
 import os
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +28,9 @@ import pytest
 import yaml
 from jinja2 import meta
 from jinja2.exceptions import SecurityError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import escape
+
+from workflow.notify import make_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLDER = ROOT / "notifications"
@@ -40,37 +40,7 @@ COMMON = ("recipient", "office", "sent_on")
 HOSTILE = "<script>alert(1)</script>{{ 7*7 }}{% for x in range(3) %}x{% endfor %}"
 
 
-def _cn_date(value: dt.date | None) -> str:
-    return "" if value is None else f"{value.year}年{value.month}月{value.day}日"
-
-
-def _cn_datetime(value: dt.datetime | None) -> str:
-    return "" if value is None else f"{_cn_date(value)} {value.hour:02d}:{value.minute:02d}"
-
-
-def _local_environment(folders: list[Path]) -> jinja2.Environment:
-    env = ImmutableSandboxedEnvironment(
-        loader=jinja2.FileSystemLoader([str(f) for f in folders]),
-        undefined=jinja2.StrictUndefined,
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False, default=False),
-        keep_trailing_newline=True,
-        trim_blocks=False,
-        lstrip_blocks=False,
-    )
-    env.filters["cn_date"] = _cn_date
-    env.filters["cn_datetime"] = _cn_datetime
-    return env
-
-
-def _factory() -> Callable[[list[Path]], jinja2.Environment]:
-    try:
-        from workflow.notify import make_environment
-    except ImportError:
-        return _local_environment
-    return make_environment
-
-
-ENV = _factory()([FOLDER])
+ENV = make_environment([FOLDER])
 CATALOGUE: dict[str, dict[str, Any]] = yaml.safe_load((FOLDER / "notices.yaml").read_text(encoding="utf-8"))["types"]
 TYPES = sorted(CATALOGUE)
 
