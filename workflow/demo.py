@@ -111,7 +111,10 @@ def run_demo(
             s.sweep(f"2026-{month:02d}-01")
         s.play()
         dispatched = eng.dispatch(dt.datetime(2026, 12, 31, 18, tzinfo=SHANGHAI), limit=10_000)
-        return _summary(eng, s, echo) | {"notices_written": dispatched["sent"], "notices_folder": str(folder)}
+        summary = _summary(eng, s, echo) | {"notices_written": dispatched["sent"], "notices_folder": str(folder)}
+        if echo:
+            echo(f"  {dispatched['sent']} notices sent through the folder channel to {folder}/")
+        return summary
 
 
 def _suggestions(s: _Script) -> None:
