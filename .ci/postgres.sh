@@ -2,7 +2,7 @@
 # Start a throw-away PostgreSQL cluster on loopback as an unprivileged user and print its URL.
 # Installs Debian's postgresql package when the server binaries are missing.
 set -euo pipefail
-port=${DUBAN_PG_PORT:-55432}
+port=${DUBAN_PG_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
 if [ -z "$bin" ] || [ ! -x "$bin/initdb" ]; then
   if [ "$(id -u)" = 0 ]; then
@@ -19,7 +19,7 @@ if [ "$(id -u)" = 0 ]; then  # PostgreSQL refuses to run as root
 fi
 dir=$(mktemp -d /tmp/duban-pg.XXXXXX)
 chown "$user" "$dir" 2>/dev/null || true
-run() { if [ "$(id -un)" = "$user" ]; then "$@"; else su "$user" -s /bin/sh -c "$(printf '%q ' "$@")"; fi; }
+run() { if [ "$(id -un)" = "$user" ]; then "$@"; else (cd / && su "$user" -s /bin/sh -c "$(printf '%q ' "$@")"); fi; }
 run "$bin/initdb" -D "$dir/data" -A trust -U duban -E UTF8 --locale=C.UTF-8 >&2
 run "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 \
   -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=200" start >&2
