@@ -219,11 +219,18 @@ class Calendar:
             raw, clamp = base + dt.timedelta(days=period.amount), ""
         else:
             raw, clamp = _add_months(base, period.amount * (12 if period.unit == "years" else 1))
+        return self._roll(start, period, raw, f"{lead} = ", clamp, seen)
+
+    def on(self, day: dt.date, event: str = "") -> Due:
+        """A last day fixed by a record (a promise's date, a measure's deadline), rolled past rest days."""
+        return self._roll(day, Period(1, "days"), day, f"{event} " if event else "", "", [])
+
+    def _roll(self, start: dt.date, period: Period, raw: dt.date, lead: str, clamp: str, seen: list[dt.date]) -> Due:
         due, days = raw, [self.day(raw)]
         while not days[-1].working:
             due += dt.timedelta(days=1)
             days.append(self.day(due))
-        text = f"{lead} = {raw} ({clamp}{days[0].described})"
+        text = f"{lead}{raw} ({clamp}{days[0].described})"
         if due != raw:
             text += f" → 顺延至 {due} (星期{WEEKDAYS[due.weekday()]})"
         return self._finish(start, period, raw, due, [*map(self.day, seen), *days], text)

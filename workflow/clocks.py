@@ -42,6 +42,7 @@ __all__ = [
 CHAIN = ("handler", "department_head", "principal_leader", "case_leader", "supervising_leader", "office", "deputy")
 _D = DeadlineRow.__table__  # type: ignore[attr-defined]
 _OPEN = ("running", "paused")
+FIXED = "fixed date"  # the period of a clock whose last day a record names
 _INSERT = Prepared(sa.insert(_D), [c.key for c in _D.c if c.key != "id"])
 _OPEN_OF_CLOCK = sa.update(_D).where(
     _D.c.item_id == sa.bindparam("w_item"),
@@ -307,7 +308,10 @@ def apply_clocks(ctx: Context, trigger: str, dest: str, calendar: Calendar, even
 
 def compute(row: dict[str, Any], calendar: Calendar, event: str = "") -> Due:
     """A deadline row's due date from its start, period, extensions and pauses, on *calendar*."""
-    due = calendar.due(row["start_date"], row["period"], event)
+    if row["period"] == FIXED:
+        due = calendar.on(row["start_date"], event)
+    else:
+        due = calendar.due(row["start_date"], row["period"], event)
     for extension in filter(None, (row.get("extension") or "").split(";")):
         due = calendar.shift(due, extension.strip(), "延期")
     if row.get("paused_days"):
@@ -336,12 +340,8 @@ def _start(ctx: Context, spec: ClockSpec, data: dict[str, Any], calendar: Calend
             period = str(ctx.params[str(spec.period)])
             _insert(ctx, spec, subject, today, period, calendar.due(today, period, event), calendar)
             continue
-        own: dt.date = record[spec.date]
-        # The record's own date is the last day: counted as a period from today (or from the day
-        # before when it is today or already past, so that it is overdue at once).
-        start = min(today, own - dt.timedelta(days=1))
-        period = f"{(own - start).days} days"
-        _insert(ctx, spec, subject, start, period, calendar.due(start, period, event), calendar)
+        own: dt.date = record[spec.date]  # the record's own date is the last day (a past one is overdue at once)
+        _insert(ctx, spec, subject, own, FIXED, calendar.on(own, spec.label.split(" (")[0]), calendar)
 
 
 def _subject(ctx: Context, spec: ClockSpec) -> str:
