@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing as mp
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -105,3 +106,19 @@ def review_opinion(eng: Engine, problems: int = 3) -> Item:
     return eng.fire(
         item.id, "assign", lead_unit="市人民政府", problems=[{"title": f"问题{n}"} for n in range(1, problems + 1)]
     )
+
+
+SPAWN = mp.get_context("spawn")
+
+
+def in_processes(target: Callable[..., None], arglists: Sequence[tuple[Any, ...]], timeout: float = 120) -> list[Any]:
+    """Run ``target(*args, out)`` in a separate spawned process per argument tuple and return what each
+    put on ``out`` (in the order they finished); real processes, not threads sharing a session."""
+    out: Any = SPAWN.Queue()
+    procs = [SPAWN.Process(target=target, args=(*args, out)) for args in arglists]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=timeout) for _ in procs]
+    for p in procs:
+        p.join()
+    return results

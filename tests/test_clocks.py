@@ -7,7 +7,7 @@ import multiprocessing as mp
 from pathlib import Path
 
 import pytest
-from conftest import review_opinion, snapshot, suggestion, to_replied, unit
+from conftest import in_processes, review_opinion, snapshot, suggestion, to_replied, unit
 
 from workflow import Actor, DefinitionError, Engine, ValidationError
 from workflow.calendar import SHANGHAI
@@ -209,14 +209,7 @@ def test_concurrent_processes_produce_each_step_once(engine: Engine) -> None:
     """Three processes asking at the same time together produce each (deadline, step) exactly once."""
     for day in ("2026-03-02", "2026-03-03", "2026-03-04"):
         assigned(engine, day)
-    ctx = mp.get_context("spawn")
-    out: mp.Queue = ctx.Queue()
-    procs = [ctx.Process(target=_sweep, args=(engine.url, at("2026-12-31"), out)) for _ in range(3)]
-    for p in procs:
-        p.start()
-    results = [out.get(timeout=120) for _ in procs]
-    for p in procs:
-        p.join()
+    results = in_processes(_sweep, [(engine.url, at("2026-12-31"))] * 3)
     assert all(isinstance(r, list) for r in results), results
     produced = [step for r in results for step in r]
     assert len(produced) == len(set(produced)) > 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 
-from conftest import to_handling
+from conftest import in_processes, to_handling
 
 from workflow import Actor, ConflictError, Engine
 
@@ -43,17 +43,9 @@ def _hammer(url: str, item_id: int, count: int, out: mp.Queue) -> None:
 def test_two_processes_firing_on_the_same_version_one_wins(engine: Engine) -> None:
     """Two processes that read the same version both fire: one wins, the other gets ConflictError."""
     item = to_handling(engine)
-    ctx = mp.get_context("spawn")
-    out: mp.Queue = ctx.Queue()
-    procs = [
-        ctx.Process(target=_fire_at_version, args=(engine.url, item.id, item.version, name, out))
-        for name in ("甲", "乙")
-    ]
-    for p in procs:
-        p.start()
-    results = sorted(out.get(timeout=120) for _ in procs)
-    for p in procs:
-        p.join()
+    results = sorted(
+        in_processes(_fire_at_version, [(engine.url, item.id, item.version, name) for name in ("甲", "乙")])
+    )
     assert [r[0] for r in results] == ["conflict", "won"]
     winner = results[1][1]
     detail = engine.get(item.id)
@@ -65,14 +57,7 @@ def test_two_processes_firing_on_the_same_version_one_wins(engine: Engine) -> No
 def test_concurrent_fires_lose_no_update(engine: Engine) -> None:
     """Four processes firing 25 times each on one item: every success is in the version and the chain."""
     item = to_handling(engine)
-    ctx = mp.get_context("spawn")
-    out: mp.Queue = ctx.Queue()
-    procs = [ctx.Process(target=_hammer, args=(engine.url, item.id, 25, out)) for _ in range(4)]
-    for p in procs:
-        p.start()
-    results = [out.get(timeout=300) for _ in procs]
-    for p in procs:
-        p.join()
+    results = in_processes(_hammer, [(engine.url, item.id, 25)] * 4, timeout=300)
     assert all(done >= 0 for done, _ in results), results
     succeeded = sum(done for done, _ in results)
     assert succeeded + sum(c for _, c in results) == 100 and succeeded > 0

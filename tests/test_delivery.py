@@ -12,7 +12,6 @@ import email
 import hashlib
 import hmac
 import json
-import multiprocessing as mp
 import socket
 import subprocess
 import sys
@@ -29,7 +28,7 @@ from urllib.parse import unquote
 
 import pytest
 from aiosmtpd.controller import Controller
-from conftest import T0, suggestion, to_handling
+from conftest import SPAWN, T0, in_processes, suggestion, to_handling
 
 from workflow import Engine, Item
 from workflow.channels import Settings
@@ -459,14 +458,8 @@ def test_two_processes_running_due_queue_each_notice_once(open_engine: Callable[
     staff(eng, everyone("lead@jt.example"), everyone("co@mz.example"))
     to_handling(eng)
     at = _level_at(eng, "15 working days")
-    ctx = mp.get_context("spawn")
-    barrier, out = ctx.Barrier(2), ctx.Queue()
-    procs = [ctx.Process(target=_due_in_process, args=(db_url, at.isoformat(), barrier, out)) for _ in range(2)]
-    for p in procs:
-        p.start()
-    results = [out.get(timeout=120) for _ in procs]
-    for p in procs:
-        p.join()
+    barrier = SPAWN.Barrier(2)
+    results = in_processes(_due_in_process, [(db_url, at.isoformat(), barrier)] * 2)
     assert all(isinstance(r, list) for r in results), results
     produced = [step for r in results for step in r]
     assert len(produced) == len({(d, s) for d, s, _ in produced})  # no step twice
