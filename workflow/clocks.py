@@ -380,6 +380,8 @@ def _insert(
             "level": 0,
             "started_at": ctx.at,
             "stopped_at": None,
+            "claimed_by": None,
+            "claimed_until": None,
         },
     )
 

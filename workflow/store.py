@@ -24,6 +24,7 @@ __all__ = [
     "AssignmentRow",
     "AuditRow",
     "ContactRow",
+    "DaemonRow",
     "DeadlineRow",
     "DeadlineStepRow",
     "DefinitionRow",
@@ -254,6 +255,9 @@ class DeadlineRow(SQLModel, table=True):
     level: int = 0
     started_at: dt.datetime = _instant(nullable=False)
     stopped_at: dt.datetime | None = _instant(nullable=True)
+    # A sweep's claim: a lease, so that a sweeper killed mid-batch holds nothing once it expires.
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_until: dt.datetime | None = _instant(nullable=True)
 
 
 class DeadlineStepRow(SQLModel, table=True):
@@ -311,6 +315,22 @@ class IncidentRow(SQLModel, table=True):
     message: str
     at: dt.datetime = _instant(nullable=False)
     resolved_at: dt.datetime | None = _instant(nullable=True)
+
+
+class DaemonRow(SQLModel, table=True):
+    """A running (or stopped) daemon's heartbeat: who it is, where, and how its last sweep went."""
+
+    __tablename__ = "duban_daemon"
+    id: str = Field(primary_key=True, max_length=64)
+    host: str = Field(max_length=255)
+    pid: int
+    started_at: dt.datetime = _instant(nullable=False)
+    beat_at: dt.datetime = _instant(nullable=False)
+    last_sweep_at: dt.datetime | None = _instant(nullable=True)
+    last_result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    last_error: str | None = Field(default=None, sa_column=Column(sa.Text, nullable=True))
+    last_error_at: dt.datetime | None = _instant(nullable=True)
+    stopped_at: dt.datetime | None = _instant(nullable=True)
 
 
 TABLES = {t.name: t for t in SQLModel.metadata.sorted_tables if t.name.startswith("duban_")}
