@@ -14,9 +14,22 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["GENESIS", "AuditBreak", "chain_hash", "verify_chain"]
+import sqlalchemy as sa
+
+from workflow.errors import ConflictError
+from workflow.model import Actor
+from workflow.store import TABLES, Prepared
+
+__all__ = ["GENESIS", "INSERT_AUDIT", "AuditBreak", "append_event", "audit_values", "chain_hash", "verify_chain"]
 
 GENESIS = "0" * 64
+_ITEM, _AUDIT = TABLES["duban_item"], TABLES["duban_audit"]
+_FIRE_COLUMNS = ["state", "version", "updated_at", "audit_seq", "audit_head", "data", "round", "key_supervised"]
+_UPDATE_ITEM = Prepared(
+    sa.update(_ITEM).where(_ITEM.c.id == sa.bindparam("w_id"), _ITEM.c.version == sa.bindparam("w_version")),
+    _FIRE_COLUMNS,
+)
+INSERT_AUDIT = Prepared(sa.insert(_AUDIT), [c.key for c in _AUDIT.c if c.key != "id"])
 
 
 def chain_hash(
@@ -76,3 +89,63 @@ def verify_chain(item_id: int, head_seq: int, head_hash: str, rows: Iterable[Map
             f"after {expected_seq - 1} (rows deleted or the item row was edited)",
         )
     return None
+
+
+def audit_values(
+    item_id: int,
+    seq: int,
+    prev: str,
+    at: dt.datetime,
+    actor: Actor,
+    trigger: str,
+    source: str | None,
+    dest: str,
+    data: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "item_id": item_id,
+        "seq": seq,
+        "at": at,
+        "actor_role": actor.role,
+        "actor_party": actor.party,
+        "trigger": trigger,
+        "source": source,
+        "dest": dest,
+        "data": data,
+        "prev_hash": prev,
+        "hash": chain_hash(prev, item_id, seq, at, str(actor), trigger, source, dest, data),
+    }
+
+
+def append_event(
+    conn: sa.Connection,
+    item: dict[str, Any],
+    actor: Actor,
+    at: dt.datetime,
+    trigger: str,
+    dest: str,
+    data: dict[str, Any],
+    changes: dict[str, Any],
+) -> dict[str, Any]:
+    """Record an event on *item*: its new state and *changes*, compare-and-set on its version, then
+    the audit row chained to the previous one. Returns the item's new column values."""
+    seq = item["audit_seq"] + 1
+    audit = audit_values(item["id"], seq, item["audit_head"], at, actor, trigger, item["state"], dest, data)
+    new = {
+        "state": dest,
+        "version": item["version"] + 1,
+        "updated_at": at,
+        "audit_seq": seq,
+        "audit_head": audit["hash"],
+        "data": item["data"],
+        "round": item["round"],
+        "key_supervised": item["key_supervised"],
+        **changes,
+    }
+    # The compare-and-set comes before the audit insert: a loser of a race stops here with a
+    # ConflictError instead of colliding on the audit row's (item, seq) key.
+    done = _UPDATE_ITEM.execute(conn, {"w_id": item["id"], "w_version": item["version"], **new})
+    if done.rowcount != 1:
+        raise ConflictError(f"item {item['id']} was changed by another process during this fire; reload and retry")
+    INSERT_AUDIT.execute(conn, audit)
+    return new

@@ -101,6 +101,8 @@ class ClockSpec:
     reminders: tuple[str, ...] = ()  # periods before the due date
     reminder_template: str = "reminder"
     escalation: tuple[Level, ...] = ()
+    start_if: str | None = None  # boolean parameter: the clock runs only when it is true
+    on_due: tuple[str, dict[str, Any]] | None = None  # (trigger, data) the sweep fires as `system` when due
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,8 +166,29 @@ def parse_clocks(
             reminders=reminders,
             reminder_template=str(spec.get("reminder_template", "reminder")),
             escalation=_levels(p, spec.get("escalation", []), (*path, "escalation")),
+            start_if=r.param("start_if", "boolean"),
+            on_due=_on_due(p, spec.get("on_due"), (*path, "on_due"), transitions),
         )
     return out
+
+
+def _on_due(
+    p: _Parser, raw: Any, path: tuple[str | int, ...], transitions: tuple[TransitionSpec, ...]
+) -> tuple[str, dict[str, Any]] | None:
+    """``on_due: {trigger: evaluate, data: {...}}``: what the sweep fires when the period ends unanswered."""
+    if raw is None:
+        return None
+    raw = p.mapping(raw, path, "on_due", required=("trigger",))
+    trigger, data = raw.get("trigger"), raw.get("data") or {}
+    specs = [t for t in transitions if t.trigger == trigger]
+    if not specs:
+        p.error((*path, "trigger"), f"on_due trigger {trigger!r} is not fired by any transition")
+    elif not any("system" in t.roles for t in specs):
+        p.error((*path, "trigger"), f"the sweep fires {trigger!r} as role system: add system to that trigger's roles")
+    if not isinstance(data, dict):
+        p.error((*path, "data"), "data must map field names to values")
+        data = {}
+    return str(trigger), dict(data)
 
 
 @dataclass
@@ -270,6 +293,8 @@ def schedule(spec: ClockSpec, due: dt.date, calendar: Calendar) -> list[Step]:
                 spec.reminder_template,
             )
         )
+    if spec.on_due is not None:
+        steps.append(Step(len(steps), "timeout", 0, deadline, (), ""))
     for level in spec.escalation:
         at = deadline if level.after is None else calendar.due(due, level.after).deadline
         steps.append(Step(len(steps), "escalation", level.level, at, level.notify, level.template))
@@ -320,6 +345,8 @@ def compute(row: dict[str, Any], calendar: Calendar, event: str = "") -> Due:
 
 
 def _start(ctx: Context, spec: ClockSpec, data: dict[str, Any], calendar: Calendar, event: str) -> None:
+    if spec.start_if is not None and not ctx.params[spec.start_if]:
+        return
     if spec.each is None:
         _close(ctx, spec, "replaced", "")
         name = spec.long_period if spec.long_period and data.get(spec.long_when or "") else spec.period

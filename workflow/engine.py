@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from transitions import Machine
 
 from workflow import store
-from workflow.audit import GENESIS, AuditBreak, chain_hash, verify_chain
+from workflow.audit import GENESIS, INSERT_AUDIT, AuditBreak, append_event, audit_values, verify_chain
 from workflow.calendar import Calendar
 from workflow.channels import Settings, dispatch, incidents, outbox, retry
 from workflow.clocks import apply_clocks, recompute
@@ -41,6 +41,7 @@ from workflow.machine import compile_machine
 from workflow.model import Actor, AuditEntry, Item, ItemDetail, plain
 from workflow.notify import Notices, queue_fire, queue_step, report_overdue
 from workflow.registry import Context, Registry
+from workflow.sweep import SweepResult, default_worker, sweep
 from workflow.yamlfile import LocatedYAML
 
 __all__ = ["SHANGHAI", "Engine"]
@@ -57,13 +58,7 @@ _ITEM, _AUDIT, _DEADLINE = _T["item"], _T["audit"], store.TABLES["duban_deadline
 _SELECT_ITEM = store.Prepared(sa.select(_ITEM).where(_ITEM.c.id == sa.bindparam("w_id")))
 _ITEM_COLUMNS = [c.key for c in _ITEM.c if c.key != "id"]
 _INSERT_ITEM = store.Prepared(sa.insert(_ITEM).returning(_ITEM.c.id), _ITEM_COLUMNS)
-_FIRE_COLUMNS = ["state", "version", "updated_at", "audit_seq", "audit_head", "data", "round", "key_supervised"]
-_UPDATE_ITEM = store.Prepared(
-    sa.update(_ITEM).where(_ITEM.c.id == sa.bindparam("w_id"), _ITEM.c.version == sa.bindparam("w_version")),
-    _FIRE_COLUMNS,
-)
 _SET_HEAD = store.Prepared(sa.update(_ITEM).where(_ITEM.c.id == sa.bindparam("w_id")), ["audit_head"])
-_INSERT_AUDIT = store.Prepared(sa.insert(_AUDIT), [c.key for c in _AUDIT.c if c.key != "id"])
 
 
 class Engine:
@@ -279,8 +274,8 @@ class Engine:
                 "updated_at": at,
             }
             row["id"] = _INSERT_ITEM.execute(conn, row).fetchone()[0]
-            audit = _audit_values(row["id"], 1, GENESIS, at, actor, "submit", None, defn.initial, stored)
-            _INSERT_AUDIT.execute(conn, audit)
+            audit = audit_values(row["id"], 1, GENESIS, at, actor, "submit", None, defn.initial, stored)
+            INSERT_AUDIT.execute(conn, audit)
             _SET_HEAD.execute(conn, {"w_id": row["id"], "audit_head": audit["hash"]})
             row["audit_head"] = audit["hash"]
         return _item(row, defn)
@@ -314,31 +309,43 @@ class Engine:
                     f"item {item_id} is at version {item['version']}, not {expected_version}: "
                     "it changed since you read it; reload it and try again"
                 )
-            defn, machine, params = self._version(item["definition_id"], conn)
-            spec = defn.transition(item["state"], trigger)
-            if spec is None:
-                raise InvalidTransition(trigger, item["state"], defn.allowed_triggers(item["state"]), item_id)
             if at is None:  # read now, after the lock: another process may have just written
                 at = max(self._instant(None), item["updated_at"])
-            elif at < item["updated_at"]:
-                raise ValidationError(
-                    "at",
-                    f"{at.isoformat()} is before the item's last change "
-                    f"({item['updated_at'].isoformat()}); history is written in order",
-                )
-            ctx = Context(item["state"], item, {}, actor, at, conn, defn, params, trigger)
-            ctx.authorize(spec.roles)
-            ctx.data = check_data(spec.fields, {**(data or {}), **fields})
-            machine.events[trigger].trigger(ctx)
-            if defn.clocks:
-                apply_clocks(ctx, trigger, ctx.state, self.calendar, _event_name(spec.label))
-            for notice in spec.notices:
-                if notice.when_state in (None, ctx.state):
-                    queue_fire(ctx, self.notices, self.settings, notice, f"audit:{item_id}:{item['audit_seq'] + 1}")
-            kept = {f.name: ctx.data[f.name] for f in spec.fields if f.keep and f.name in ctx.data}
-            changes = {"data": {**item["data"], **plain(kept)}} if kept else {}
-            new = _append(conn, item, actor, at, trigger, ctx.state, plain(ctx.data), {**changes, **ctx.updates})
-        return _item({**item, **new}, defn)
+            new = self._fire_in(conn, item, trigger, actor, at, {**(data or {}), **fields})
+        return _item({**item, **new}, self._version(item["definition_id"])[0])
+
+    def _fire_in(
+        self,
+        conn: sa.Connection,
+        item: dict[str, Any],
+        trigger: str,
+        actor: Actor,
+        at: dt.datetime,
+        data: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        """Fire *trigger* on *item* inside the caller's transaction; returns the item's new values."""
+        defn, machine, params = self._version(item["definition_id"], conn)
+        spec = defn.transition(item["state"], trigger)
+        if spec is None:
+            raise InvalidTransition(trigger, item["state"], defn.allowed_triggers(item["state"]), item["id"])
+        if at < item["updated_at"]:
+            raise ValidationError(
+                "at",
+                f"{at.isoformat()} is before the item's last change "
+                f"({item['updated_at'].isoformat()}); history is written in order",
+            )
+        ctx = Context(item["state"], item, {}, actor, at, conn, defn, params, trigger)
+        ctx.authorize(spec.roles)
+        ctx.data = check_data(spec.fields, data)
+        machine.events[trigger].trigger(ctx)
+        if defn.clocks:
+            apply_clocks(ctx, trigger, ctx.state, self.calendar, _event_name(spec.label))
+        for notice in spec.notices:
+            if notice.when_state in (None, ctx.state):
+                queue_fire(ctx, self.notices, self.settings, notice, f"audit:{item['id']}:{item['audit_seq'] + 1}")
+        kept = {f.name: ctx.data[f.name] for f in spec.fields if f.keep and f.name in ctx.data}
+        changes = {"data": {**item["data"], **plain(kept)}} if kept else {}
+        return append_event(conn, item, actor, at, trigger, ctx.state, plain(ctx.data), {**changes, **ctx.updates})
 
     # ---- reading ----------------------------------------------------------------------------
 
@@ -413,18 +420,41 @@ class Engine:
 
     def due(self, now: dt.datetime | None = None, *, limit: int = 1000) -> list[DueStep]:
         """Produce the reminders and escalation levels due at *now* (default: the clock), each exactly
-        once per (deadline, step) however often this is called; returns what it produced."""
+        once per (deadline, step) however often this is called; returns what it produced. Unlike
+        :meth:`sweep`, this records no escalation on the item and fires no timeout: it is the raw step
+        feed for an application that acts on steps itself."""
         now = self._instant(now)
         with self.db.begin() as conn:
             steps = claim_due(conn, now, lambda c, def_id: self._version(def_id, c)[0].clocks, self.calendar, limit)
             for step in steps:
-                self._queue_step_notice(conn, step, now)
+                item = _SELECT_ITEM.first(conn, {"w_id": step.item_id})
+                assert item is not None
+                defn = self._version(item["definition_id"], conn)[0]
+                queue_step(conn, self.notices, self.settings, item, defn, step, now)
             return steps
 
-    def _queue_step_notice(self, conn: sa.Connection, step: DueStep, now: dt.datetime) -> None:
-        item = _SELECT_ITEM.first(conn, {"w_id": step.item_id})
-        assert item is not None
-        queue_step(conn, self.notices, self.settings, item, self._version(item["definition_id"], conn)[0], step, now)
+    def sweep(
+        self,
+        now: dt.datetime | None = None,
+        *,
+        batch: int = 500,
+        dispatch: bool = True,
+        worker: str | None = None,
+        lease: float = 300.0,
+    ) -> SweepResult:
+        """One daemon pass at *now* (default: the clock): every due reminder, escalation level and
+        timeout (``on_due``, e.g. deemed satisfied), each exactly once however many processes sweep;
+        each escalation is an audit row on its item and queues its notice. Claims are leases of
+        *lease* seconds held by *worker* (default host-pid), taken *batch* deadlines at a time. Then
+        the outbox is dispatched (unless *dispatch* is false). Returns and logs the counts."""
+        return sweep(
+            self,
+            self._instant(now),
+            batch=batch,
+            dispatch=dispatch,
+            worker=worker or default_worker(),
+            lease=dt.timedelta(seconds=lease),
+        )
 
     def report_overdue(self, now: dt.datetime | None = None) -> int:
         """Queue the 逾期通报 to the office: every open deadline whose period has ended by *now*, with its
@@ -475,7 +505,7 @@ class Engine:
                     "provisional": new["provisional"],
                     "explanation": new["explanation"],
                 }
-                _append(
+                append_event(
                     conn,
                     item,
                     Actor("system"),
@@ -540,40 +570,6 @@ def load_definitions(
     return list(seen.values())
 
 
-def _append(
-    conn: sa.Connection,
-    item: dict[str, Any],
-    actor: Actor,
-    at: dt.datetime,
-    trigger: str,
-    dest: str,
-    data: dict[str, Any],
-    changes: dict[str, Any],
-) -> dict[str, Any]:
-    """Record an event on *item*: its new state and *changes*, compare-and-set on its version, then
-    the audit row chained to the previous one. Returns the item's new column values."""
-    seq = item["audit_seq"] + 1
-    audit = _audit_values(item["id"], seq, item["audit_head"], at, actor, trigger, item["state"], dest, data)
-    new = {
-        "state": dest,
-        "version": item["version"] + 1,
-        "updated_at": at,
-        "audit_seq": seq,
-        "audit_head": audit["hash"],
-        "data": item["data"],
-        "round": item["round"],
-        "key_supervised": item["key_supervised"],
-        **changes,
-    }
-    # The compare-and-set comes before the audit insert: a loser of a race stops here with a
-    # ConflictError instead of colliding on the audit row's (item, seq) key.
-    done = _UPDATE_ITEM.execute(conn, {"w_id": item["id"], "w_version": item["version"], **new})
-    if done.rowcount != 1:
-        raise ConflictError(f"item {item['id']} was changed by another process during this fire; reload and retry")
-    _INSERT_AUDIT.execute(conn, audit)
-    return new
-
-
 def _read_parameters(path: Path) -> tuple[dict[str, dict[str, Any]], dict[tuple[str, str], tuple[str, int, int]]]:
     """A jurisdiction's parameter file: ``KIND: {NAME: VALUE}``, with where each value stands."""
     try:
@@ -600,32 +596,6 @@ def _folders(where: str | Path | Iterable[str | Path] | None) -> list[Path]:
 def _event_name(label: str) -> str:
     """The first words of a transition's label name the event in explanations: 交办, 答复代表."""
     return label.replace("(", " ").split(" ", 1)[0].strip()
-
-
-def _audit_values(
-    item_id: int,
-    seq: int,
-    prev: str,
-    at: dt.datetime,
-    actor: Actor,
-    trigger: str,
-    source: str | None,
-    dest: str,
-    data: dict[str, Any],
-) -> dict[str, Any]:
-    return {
-        "item_id": item_id,
-        "seq": seq,
-        "at": at,
-        "actor_role": actor.role,
-        "actor_party": actor.party,
-        "trigger": trigger,
-        "source": source,
-        "dest": dest,
-        "data": data,
-        "prev_hash": prev,
-        "hash": chain_hash(prev, item_id, seq, at, str(actor), trigger, source, dest, data),
-    }
 
 
 def _item(row: Mapping[Any, Any], defn: Definition) -> Item:

@@ -489,8 +489,9 @@ def queue_step(
     defn: Definition,
     step: DueStep,
     now: dt.datetime,
-) -> None:
-    """Queue the notice of a reminder or escalation level, in the transaction that produced the step."""
+) -> int:
+    """Queue the notice of a reminder or escalation level, in the transaction that produced the step;
+    returns how many were queued."""
     deadline = {
         "label": defn.clocks[step.clock].label,
         "due": step.due,
@@ -504,7 +505,7 @@ def queue_step(
     unit = step.subject.removeprefix("unit:") if step.subject.startswith("unit:") else None
     units = [unit] if unit else units_for(conn, item["id"], "lead")
     cause = f"deadline:{step.deadline_id}:step:{step.step}"
-    _queue(conn, notices, settings, step.template, step.notify, units, item, cause, variables, now)
+    return _queue(conn, notices, settings, step.template, step.notify, units, item, cause, variables, now)
 
 
 def _queue(
@@ -518,12 +519,15 @@ def _queue(
     cause: str,
     variables: Callable[[], dict[str, Any]],
     now: dt.datetime,
-) -> None:
+) -> int:
     recipients, problems = resolve(conn, roles, units, item, settings.office_address)
     record_incidents(conn, item["id"], [f"{kind}: {p}" for p in problems], now)
     if recipients:  # the variables cost a few queries: only gathered for someone to tell
         base = {**variables(), "office": settings.office_name, "sent_on": now.astimezone(SHANGHAI).date()}
-        notices.queue(conn, cause=cause, key=kind, item_id=item["id"], recipients=recipients, variables=base, now=now)
+        return notices.queue(
+            conn, cause=cause, key=kind, item_id=item["id"], recipients=recipients, variables=base, now=now
+        )
+    return 0
 
 
 def report_overdue(conn: sa.Connection, notices: Notices, settings: Settings, now: dt.datetime) -> int:

@@ -1,0 +1,228 @@
+"""One sweep: claim the deadline steps that fell due, act on them, each exactly once.
+
+A pass claims due deadlines in bounded batches with one statement,
+
+    UPDATE duban_deadline SET claimed_by = :me, claimed_until = :lease
+    WHERE id IN (SELECT id … ORDER BY next_at LIMIT :n FOR UPDATE SKIP LOCKED) AND <still due>
+    RETURNING …
+
+committed at once, so the claim is a lease: a sweeper killed in the middle of a batch holds its
+deadlines only until the lease runs out, then another takes them over. The batch is then acted on
+in one transaction that advances each deadline's step counter with a compare-and-set on the claim
+and the counter, so a step is produced by one sweeper only, even by a sweeper whose lease ran out
+while it worked. Every escalation level becomes an audit row on its item and queues its notice; a
+clock with ``on_due`` fires its trigger (deemed satisfied); reminders queue their notice. Items are
+written in id order, so two sweepers never wait on each other in a cycle.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from workflow import store
+from workflow.audit import append_event
+from workflow.clocks import schedule
+from workflow.deadlines import DueStep
+from workflow.errors import WorkflowError
+from workflow.model import Actor
+from workflow.notify import queue_step, record_incidents
+
+if TYPE_CHECKING:
+    from workflow.engine import Engine
+
+__all__ = ["SweepResult", "default_worker", "sweep"]
+
+log = logging.getLogger("duban.sweep")
+SYSTEM = Actor("system")
+_D, _S, _ITEM = (store.TABLES[f"duban_{n}"] for n in ("deadline", "deadline_step", "item"))
+KINDS = ("reminders", "escalations", "timeouts")
+_ADVANCE = store.Prepared(
+    sa.update(_D).where(
+        _D.c.id == sa.bindparam("w_id"),
+        _D.c.claimed_by == sa.bindparam("w_worker"),
+        _D.c.next_step == sa.bindparam("w_step"),
+    ),
+    ["next_step", "next_at", "level", "claimed_by", "claimed_until"],
+)
+_RELEASE = store.Prepared(
+    sa.update(_D).where(_D.c.id == sa.bindparam("w_id"), _D.c.claimed_by == sa.bindparam("w_worker")),
+    ["claimed_by", "claimed_until"],
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SweepResult:
+    """What one pass did: counts per kind (claimed, reminders, escalations, timeouts, notices,
+    released, and the dispatch's sent / retry / failed / dead), how long it took, and who swept."""
+
+    now: dt.datetime
+    worker: str
+    counts: dict[str, int] = field(default_factory=dict)
+    duration: float = 0.0
+    batches: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "now": self.now.isoformat(),
+            "worker": self.worker,
+            "counts": dict(self.counts),
+            "duration_ms": round(self.duration * 1000, 3),
+            "batches": self.batches,
+        }
+
+
+def default_worker() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def sweep(
+    engine: Engine, now: dt.datetime, *, batch: int, dispatch: bool, worker: str, lease: dt.timedelta
+) -> SweepResult:
+    """Claim and act on due steps batch by batch until none is left, then dispatch the outbox."""
+    if batch < 1:
+        raise ValueError(f"batch must be at least 1, not {batch}")
+    started = time.perf_counter()
+    counts = dict.fromkeys(("claimed", *KINDS, "notices", "released"), 0)
+    batches = 0
+    while True:
+        claimed = _claim(engine.db, now, worker, now + lease, batch)
+        if not claimed:
+            break
+        batches += 1
+        counts["claimed"] += len(claimed)
+        for key, value in _act(engine, claimed, now, worker).items():
+            counts[key] += value
+        if len(claimed) < batch:
+            break
+    if dispatch:
+        while True:
+            sent = engine.dispatch(now)
+            for key in ("sent", "retry", "failed", "dead"):
+                counts[key] = counts.get(key, 0) + sent[key]
+            if sent["claimed"] < 100:
+                break
+    result = SweepResult(now, worker, counts, time.perf_counter() - started, batches)
+    log.info("sweep", extra={"sweep": result.to_dict()})
+    return result
+
+
+def _due(now: dt.datetime) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        _D.c.state == "running",
+        _D.c.next_at <= now,
+        sa.or_(_D.c.claimed_until.is_(None), _D.c.claimed_until <= now),
+    )
+
+
+def _claim(db: sa.Engine, now: dt.datetime, worker: str, until: dt.datetime, limit: int) -> list[dict[str, Any]]:
+    """Lease up to *limit* due deadlines to *worker*, in one statement, committed at once."""
+    pick = sa.select(_D.c.id).where(_due(now)).order_by(_D.c.next_at, _D.c.id).limit(limit)
+    with db.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            pick = pick.with_for_update(skip_locked=True)
+        statement = (
+            sa.update(_D)
+            .where(_D.c.id.in_(pick.scalar_subquery()), _due(now))
+            .values(claimed_by=worker, claimed_until=until)
+            .returning(*_D.c)
+        )
+        return [dict(r) for r in conn.execute(statement).mappings()]
+
+
+def _act(engine: Engine, claimed: list[dict[str, Any]], now: dt.datetime, worker: str) -> dict[str, int]:
+    """Produce the claimed deadlines' due steps in one transaction, item by item in id order."""
+    counts = dict.fromkeys((*KINDS, "notices", "released"), 0)
+    by_item: dict[int, list[dict[str, Any]]] = {}
+    for row in claimed:
+        by_item.setdefault(row["item_id"], []).append(row)
+    with engine.db.begin() as conn:
+        items = _lock_items(conn, sorted(by_item))
+        step_rows: list[dict[str, Any]] = []
+        for item_id in sorted(by_item):
+            item = items[item_id]
+            defn = engine._version(item["definition_id"], conn)[0]
+            for row in by_item[item_id]:
+                spec = defn.clocks.get(row["clock"])
+                steps = schedule(spec, row["due"], engine.calendar)[row["next_step"] :] if spec else []
+                ready = [s for s in steps if s.at <= now]
+                values = {"claimed_by": None, "claimed_until": None, "w_id": row["id"], "w_worker": worker}
+                if not ready:  # the clock changed since it was claimed: nothing is due after all
+                    counts["released"] += _RELEASE.execute(conn, values).rowcount
+                    continue
+                later = steps[len(ready)].at if len(ready) < len(steps) else None
+                level = max([row["level"], *(s.level for s in ready)])
+                advance = {"next_step": row["next_step"] + len(ready), "next_at": later, "level": level}
+                if _ADVANCE.execute(conn, {**values, **advance, "w_step": row["next_step"]}).rowcount != 1:
+                    continue  # the lease ran out and another sweeper produced these steps
+                for i, s in enumerate(ready):
+                    step = DueStep(
+                        row["id"],
+                        item_id,
+                        row["clock"],
+                        row["subject"],
+                        s.kind,
+                        s.level,
+                        row["next_step"] + i,
+                        s.at,
+                        row["due"],
+                        s.notify,
+                        s.template,
+                        row["explanation"],
+                    )
+                    step_rows.append(
+                        {
+                            "deadline_id": row["id"],
+                            "step": step.step,
+                            "kind": s.kind,
+                            "level": s.level,
+                            "scheduled_at": s.at,
+                            "produced_at": now,
+                        }
+                    )
+                    counts[s.kind + "s"] += 1
+                    counts["notices"] += _produce(engine, conn, item, step, now)
+        if step_rows:
+            conn.execute(sa.insert(_S), step_rows)
+    return counts
+
+
+def _lock_items(conn: sa.Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The batch's items, locked in id order on PostgreSQL (SQLite's writer already holds them all)."""
+    query = sa.select(_ITEM).where(_ITEM.c.id.in_(ids)).order_by(_ITEM.c.id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return {r["id"]: dict(r) for r in conn.execute(query).mappings()}
+
+
+def _produce(engine: Engine, conn: sa.Connection, item: dict[str, Any], step: DueStep, now: dt.datetime) -> int:
+    """Act on one step: audit an escalation, fire a timeout's trigger, queue the notice. Returns
+    how many notices were queued. *item* is updated in place to the item's new values."""
+    at = max(now, item["updated_at"])
+    defn = engine._version(item["definition_id"], conn)[0]
+    if step.kind == "timeout":
+        trigger, data = defn.clocks[step.clock].on_due or ("", {})
+        try:
+            with conn.begin_nested():
+                item.update(engine._fire_in(conn, item, trigger, SYSTEM, at, data))
+        except WorkflowError as exc:  # the item moved on in a way the definition did not foresee
+            record_incidents(conn, item["id"], [f"{step.clock}: on_due {trigger} failed: {exc}"], now)
+        return 0
+    if step.kind == "escalation":
+        event = {
+            "clock": step.clock,
+            "subject": step.subject,
+            "level": step.level,
+            "due": step.due.isoformat(),
+            "scheduled_at": step.scheduled_at.isoformat(),
+            "notify": list(step.notify),
+        }
+        item.update(append_event(conn, item, SYSTEM, at, "escalate", item["state"], event, {}))
+    return queue_step(conn, engine.notices, engine.settings, item, defn, step, now)
