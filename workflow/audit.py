@@ -20,7 +20,17 @@ from workflow.errors import ConflictError
 from workflow.model import Actor
 from workflow.store import TABLES, Prepared
 
-__all__ = ["GENESIS", "INSERT_AUDIT", "AuditBreak", "append_event", "audit_values", "chain_hash", "verify_chain"]
+__all__ = [
+    "GENESIS",
+    "INSERT_AUDIT",
+    "AuditBreak",
+    "append_event",
+    "audit_values",
+    "chain_hash",
+    "next_event",
+    "verify_chain",
+    "write_events",
+]
 
 GENESIS = "0" * 64
 _ITEM, _AUDIT = TABLES["duban_item"], TABLES["duban_audit"]
@@ -117,8 +127,7 @@ def audit_values(
     }
 
 
-def append_event(
-    conn: sa.Connection,
+def next_event(
     item: dict[str, Any],
     actor: Actor,
     at: dt.datetime,
@@ -126,9 +135,9 @@ def append_event(
     dest: str,
     data: dict[str, Any],
     changes: dict[str, Any],
-) -> dict[str, Any]:
-    """Record an event on *item*: its new state and *changes*, compare-and-set on its version, then
-    the audit row chained to the previous one. Returns the item's new column values."""
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An event on *item*, not yet written: the item's new column values and the audit row chained
+    to its previous one."""
     seq = item["audit_seq"] + 1
     audit = audit_values(item["id"], seq, item["audit_head"], at, actor, trigger, item["state"], dest, data)
     new = {
@@ -142,10 +151,33 @@ def append_event(
         "key_supervised": item["key_supervised"],
         **changes,
     }
-    # The compare-and-set comes before the audit insert: a loser of a race stops here with a
-    # ConflictError instead of colliding on the audit row's (item, seq) key.
-    done = _UPDATE_ITEM.execute(conn, {"w_id": item["id"], "w_version": item["version"], **new})
+    return new, audit
+
+
+def write_events(
+    conn: sa.Connection, item_id: int, version: int, new: dict[str, Any], audits: list[dict[str, Any]]
+) -> None:
+    """Write events computed with :func:`next_event`: the item's final values, compare-and-set on the
+    *version* it had before them, then their audit rows. The compare-and-set comes first: a loser of
+    a race stops here with a ConflictError instead of colliding on an audit row's (item, seq) key."""
+    done = _UPDATE_ITEM.execute(conn, {"w_id": item_id, "w_version": version, **new})
     if done.rowcount != 1:
-        raise ConflictError(f"item {item['id']} was changed by another process during this fire; reload and retry")
-    INSERT_AUDIT.execute(conn, audit)
+        raise ConflictError(f"item {item_id} was changed by another process during this fire; reload and retry")
+    INSERT_AUDIT.execute_many(conn, audits)
+
+
+def append_event(
+    conn: sa.Connection,
+    item: dict[str, Any],
+    actor: Actor,
+    at: dt.datetime,
+    trigger: str,
+    dest: str,
+    data: dict[str, Any],
+    changes: dict[str, Any],
+) -> dict[str, Any]:
+    """Record an event on *item* (its new state and *changes*, and its audit row) in this
+    transaction. Returns the item's new column values."""
+    new, audit = next_event(item, actor, at, trigger, dest, data, changes)
+    write_events(conn, item["id"], item["version"], new, [audit])
     return new

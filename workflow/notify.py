@@ -20,9 +20,9 @@ import sqlalchemy as sa
 from jinja2 import meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from workflow.calendar import SHANGHAI
+from workflow.calendar import SHANGHAI, Calendar
+from workflow.clocks import ClockSpec, Step, schedule
 from workflow.errors import DefinitionError
-from workflow.registry import ACTIVE_ASSIGNMENTS
 from workflow.store import TABLES, Prepared
 from workflow.yamlfile import LocatedYAML
 
@@ -231,28 +231,41 @@ class Notices:
         now: dt.datetime,
     ) -> int:
         """Render and queue *key* for each recipient in this transaction; returns how many were new."""
-        added = 0
+        return insert_notices(conn, self.rows(cause, key, item_id, recipients, variables, now))
+
+    def rows(
+        self,
+        cause: str,
+        key: str,
+        item_id: int | None,
+        recipients: list[Recipient],
+        variables: Mapping[str, Any],
+        now: dt.datetime,
+    ) -> list[dict[str, Any]]:
+        """The outbox rows of notice *key* to *recipients*, rendered, keyed by cause and recipient."""
+        rows = []
         for r in recipients:
             rendered = self.render(key, {**variables, "recipient": r.as_variable()})
-            row = {
-                "key": f"{cause}:{key}:{r.role}:{r.unit or ''}:{r.name}",
-                "item_id": item_id,
-                "type": key,
-                "channel": channel_of(r.address),
-                "recipient": r.name,
-                "role": r.role,
-                "address": r.address,
-                "subject": rendered.subject,
-                "body_text": rendered.text,
-                "body_html": rendered.html,
-                "cause": cause,
-                "status": "queued",
-                "attempts": 0,
-                "next_attempt_at": now,
-                "queued_at": now,
-            }
-            added += conn.execute(_insert_new(conn, row)).rowcount
-        return added
+            rows.append(
+                {
+                    "key": f"{cause}:{key}:{r.role}:{r.unit or ''}:{r.name}",
+                    "item_id": item_id,
+                    "type": key,
+                    "channel": channel_of(r.address),
+                    "recipient": r.name,
+                    "role": r.role,
+                    "address": r.address,
+                    "subject": rendered.subject,
+                    "body_text": rendered.text,
+                    "body_html": rendered.html,
+                    "cause": cause,
+                    "status": "queued",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "queued_at": now,
+                }
+            )
+        return rows
 
 
 @functools.lru_cache(maxsize=16)
@@ -266,17 +279,78 @@ def channel_of(address: str) -> str:
     return "file" if address.startswith("file:") else "mail"
 
 
-def _insert_new(conn: sa.Connection, row: dict[str, Any]) -> sa.Executable:
-    """INSERT … ON CONFLICT (key) DO NOTHING on either backend."""
+def insert_notices(conn: sa.Connection, rows: list[dict[str, Any]]) -> int:
+    """INSERT … ON CONFLICT (key) DO NOTHING, many rows in one call; returns how many were new."""
+    if not rows:
+        return 0
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    return insert(_NOTICE).values(**row).on_conflict_do_nothing(index_elements=["key"])
+    statement = insert(_NOTICE).on_conflict_do_nothing(index_elements=["key"])
+    return int(conn.execute(statement, rows).rowcount)
+
+
+class Lookup:
+    """Rows that notices about many items need, each read once: parties by (role, name), and each
+    item's active units and problems (read for a whole batch of items with :meth:`preload`)."""
+
+    def __init__(self) -> None:
+        self.steps: dict[tuple[int, dt.date], list[Step]] = {}
+        self.parties: dict[tuple[str, str], dict[str, Any] | None] = {}
+        self.units: dict[int, list[tuple[str, str]]] = {}
+        self.problems: dict[int, list[dict[str, Any]]] = {}
+
+    def preload(self, conn: sa.Connection, item_ids: Iterable[int]) -> None:
+        ids = [i for i in item_ids if i not in self.units]
+        if not ids:
+            return
+        a, p = _ASSIGNMENT, _PROBLEM
+        for i in ids:
+            self.units[i], self.problems[i] = [], []
+        found = conn.execute(
+            sa.select(a.c.item_id, a.c.unit, a.c.role).where(a.c.item_id.in_(ids), a.c.active).order_by(a.c.id)
+        )
+        for row in found:
+            self.units[row.item_id].append((row.unit, row.role))
+        for prob in conn.execute(sa.select(p).where(p.c.item_id.in_(ids)).order_by(p.c.item_id, p.c.number)):
+            self.problems[prob.item_id].append(dict(prob._mapping))
+
+    def forget(self, item_id: int) -> None:
+        """Read the item's units and problems afresh next time (a fire changed them)."""
+        self.units.pop(item_id, None)
+        self.problems.pop(item_id, None)
+
+    def units_of(self, conn: sa.Connection, item_id: int) -> list[tuple[str, str]]:
+        self.preload(conn, [item_id])
+        return self.units[item_id]
+
+    def problems_of(self, conn: sa.Connection, item_id: int) -> list[dict[str, Any]]:
+        self.preload(conn, [item_id])
+        return self.problems[item_id]
+
+    def schedule(self, spec: ClockSpec | None, due: dt.date, calendar: Calendar) -> list[Step]:
+        """A clock's steps for a due date (the same for every item due that day), computed once."""
+        if spec is None:
+            return []
+        key = (id(spec), due)
+        if key not in self.steps:
+            self.steps[key] = schedule(spec, due, calendar)
+        return self.steps[key]
+
+    def party(self, conn: sa.Connection, role: str, name: str) -> dict[str, Any] | None:
+        if (role, name) not in self.parties:
+            self.parties[(role, name)] = _PARTY_BY_NAME.first(conn, {"w_role": role, "w_name": name})
+        return self.parties[(role, name)]
 
 
 def resolve(
-    conn: sa.Connection, roles: Iterable[str], units: list[str], item: Mapping[str, Any], office_address: str | None
+    conn: sa.Connection,
+    roles: Iterable[str],
+    units: list[str],
+    item: Mapping[str, Any],
+    office_address: str | None,
+    lookup: Lookup | None = None,
 ) -> tuple[list[Recipient], list[str]]:
     """Who *roles* are for this item: each unit's chain of responsibility, its deputies, the office.
     Returns the recipients and, for each one without an address, a problem to record as an incident."""
@@ -287,8 +361,9 @@ def resolve(
     wanted = [("unit", u) for u in units] + [("deputy", d) for d in proposers]
     wanted += [("leader", data["supervising_leader"])] if data.get("supervising_leader") else []
     parties: dict[tuple[str, str], dict[str, Any]] = {}
+    lookup = lookup or Lookup()
     for role, name in wanted:
-        row = _PARTY_BY_NAME.first(conn, {"w_role": role, "w_name": name})
+        row = lookup.party(conn, role, name)
         if row is not None:
             parties[(role, name)] = row
     for role in roles:
@@ -377,15 +452,13 @@ def item_variables(
     data: Mapping[str, Any],
     deadline: Mapping[str, Any] | None,
     level: int = 0,
+    lookup: Lookup | None = None,
 ) -> dict[str, Any]:
     """Everything a notice about *item* may show; each notice type receives only what it declares."""
     d = {**item["data"], **data}
-    units = conn.execute(
-        sa.select(_ASSIGNMENT.c.unit, _ASSIGNMENT.c.role)
-        .where(_ASSIGNMENT.c.item_id == item["id"], _ASSIGNMENT.c.active)
-        .order_by(_ASSIGNMENT.c.id)
-    ).all()
-    problems = conn.execute(sa.select(_PROBLEM).where(_PROBLEM.c.item_id == item["id"]).order_by(_PROBLEM.c.number))
+    lookup = lookup or Lookup()
+    units = lookup.units_of(conn, item["id"])
+    problems = lookup.problems_of(conn, item["id"])
     reply = None
     if d.get("category"):
         reply = {
@@ -419,7 +492,7 @@ def item_variables(
             "supervising_leader": d.get("supervising_leader"),
             "case_leader": d.get("case_leader"),
         },
-        "units": [{"name": u.unit, "role_label": _UNIT_ROLE.get(u.role, u.role)} for u in units],
+        "units": [{"name": name, "role_label": _UNIT_ROLE.get(role, role)} for name, role in units],
         "deadline": None
         if deadline is None
         else {
@@ -432,20 +505,17 @@ def item_variables(
         "reply": reply,
         "evaluation": {"result_label": _RESULT.get(d.get("result", ""), ""), "comment": data.get("comment")},
         "extension": {"period": data.get("period", ""), "due": deadline["due"] if deadline else None},
-        "problems": [
-            {"number": p.number, "title": p.title, "measure": p.measure, "owner": p.owner, "due": p.due}
-            for p in problems
-        ],
+        "problems": [{k: p[k] for k in ("number", "title", "measure", "owner", "due")} for p in problems],
         "vote": vote,
         "reason": data.get("reason") or "",
         "items": [],
     }
 
 
-def units_for(conn: sa.Connection, item_id: int, which: str) -> list[str]:
+def units_for(conn: sa.Connection, item_id: int, which: str, lookup: Lookup | None = None) -> list[str]:
     """The item's active units: lead (and split) units, co-units, or all."""
     roles = {"lead": ("lead", "split"), "co": ("co",), "all": ("lead", "split", "co")}[which]
-    return [a["unit"] for a in ACTIVE_ASSIGNMENTS.rows(conn, {"w_item": item_id}) if a["role"] in roles]
+    return [unit for unit, role in (lookup or Lookup()).units_of(conn, item_id) if role in roles]
 
 
 def open_deadline(conn: sa.Connection, item_id: int, clock: str, label: str) -> dict[str, Any] | None:
@@ -489,9 +559,11 @@ def queue_step(
     defn: Definition,
     step: DueStep,
     now: dt.datetime,
+    lookup: Lookup | None = None,
+    sink: list[dict[str, Any]] | None = None,
 ) -> int:
     """Queue the notice of a reminder or escalation level, in the transaction that produced the step;
-    returns how many were queued."""
+    returns how many were queued (or, with *sink*, adds the rows to it for the caller to insert)."""
     deadline = {
         "label": defn.clocks[step.clock].label,
         "due": step.due,
@@ -500,12 +572,12 @@ def queue_step(
     }
 
     def variables() -> dict[str, Any]:
-        return item_variables(conn, item, defn.state_label(item["state"]), {}, deadline, step.level)
+        return item_variables(conn, item, defn.state_label(item["state"]), {}, deadline, step.level, lookup)
 
     unit = step.subject.removeprefix("unit:") if step.subject.startswith("unit:") else None
-    units = [unit] if unit else units_for(conn, item["id"], "lead")
+    units = [unit] if unit else units_for(conn, item["id"], "lead", lookup)
     cause = f"deadline:{step.deadline_id}:step:{step.step}"
-    return _queue(conn, notices, settings, step.template, step.notify, units, item, cause, variables, now)
+    return _queue(conn, notices, settings, step.template, step.notify, units, item, cause, variables, now, lookup, sink)
 
 
 def _queue(
@@ -519,15 +591,19 @@ def _queue(
     cause: str,
     variables: Callable[[], dict[str, Any]],
     now: dt.datetime,
+    lookup: Lookup | None = None,
+    sink: list[dict[str, Any]] | None = None,
 ) -> int:
-    recipients, problems = resolve(conn, roles, units, item, settings.office_address)
+    recipients, problems = resolve(conn, roles, units, item, settings.office_address, lookup)
     record_incidents(conn, item["id"], [f"{kind}: {p}" for p in problems], now)
-    if recipients:  # the variables cost a few queries: only gathered for someone to tell
-        base = {**variables(), "office": settings.office_name, "sent_on": now.astimezone(SHANGHAI).date()}
-        return notices.queue(
-            conn, cause=cause, key=kind, item_id=item["id"], recipients=recipients, variables=base, now=now
-        )
-    return 0
+    if not recipients:  # the variables cost a few queries: only gathered for someone to tell
+        return 0
+    base = {**variables(), "office": settings.office_name, "sent_on": now.astimezone(SHANGHAI).date()}
+    rows = notices.rows(cause, kind, item["id"], recipients, base, now)
+    if sink is None:
+        return insert_notices(conn, rows)
+    sink += rows
+    return len(rows)
 
 
 def report_overdue(conn: sa.Connection, notices: Notices, settings: Settings, now: dt.datetime) -> int:

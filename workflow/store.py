@@ -416,6 +416,20 @@ class Prepared:
         cursor.execute(c.sql, [values[k] for k in c.order] if c.order is not None else values)
         return cursor
 
+    def execute_many(self, conn: sa.Connection, many: Sequence[dict[str, Any]]) -> int:
+        """Run once per parameter set in one DBAPI ``executemany``; returns the rows affected."""
+        if not many:
+            return 0
+        c = self._compiled(conn)
+        rows = []
+        for params in many:
+            given = {**c.fixed, **params} if c.fixed else params
+            values = {k: (proc(v) if (proc := c.binds.get(k)) else v) for k, v in given.items()}
+            rows.append([values[k] for k in c.order] if c.order is not None else values)
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cursor.executemany(c.sql, rows)
+        return int(cursor.rowcount)
+
     def rows(self, conn: sa.Connection, params: dict[str, Any]) -> list[dict[str, Any]]:
         """Every result row as a dict of column key to converted value."""
         c = self._compiled(conn)

@@ -28,12 +28,11 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from workflow import store
-from workflow.audit import append_event
-from workflow.clocks import schedule
+from workflow.audit import next_event, write_events
 from workflow.deadlines import DueStep
 from workflow.errors import WorkflowError
 from workflow.model import Actor
-from workflow.notify import queue_step, record_incidents
+from workflow.notify import Lookup, insert_notices, queue_step, record_incidents
 
 if TYPE_CHECKING:
     from workflow.engine import Engine
@@ -52,6 +51,7 @@ _ADVANCE = store.Prepared(
     ),
     ["next_step", "next_at", "level", "claimed_by", "claimed_until"],
 )
+_INSERT_STEP = store.Prepared(sa.insert(_S), [c.key for c in _S.c if c.key != "id"])
 _RELEASE = store.Prepared(
     sa.update(_D).where(_D.c.id == sa.bindparam("w_id"), _D.c.claimed_by == sa.bindparam("w_worker")),
     ["claimed_by", "claimed_until"],
@@ -92,13 +92,14 @@ def sweep(
     started = time.perf_counter()
     counts = dict.fromkeys(("claimed", *KINDS, "notices", "released"), 0)
     batches = 0
+    lookup = Lookup()  # parties are read once per sweep; units and problems once per batch
     while True:
         claimed = _claim(engine.db, now, worker, now + lease, batch)
         if not claimed:
             break
         batches += 1
         counts["claimed"] += len(claimed)
-        for key, value in _act(engine, claimed, now, worker).items():
+        for key, value in _act(engine, claimed, now, worker, lookup).items():
             counts[key] += value
         if len(claimed) < batch:
             break
@@ -137,21 +138,24 @@ def _claim(db: sa.Engine, now: dt.datetime, worker: str, until: dt.datetime, lim
         return [dict(r) for r in conn.execute(statement).mappings()]
 
 
-def _act(engine: Engine, claimed: list[dict[str, Any]], now: dt.datetime, worker: str) -> dict[str, int]:
+def _act(
+    engine: Engine, claimed: list[dict[str, Any]], now: dt.datetime, worker: str, lookup: Lookup
+) -> dict[str, int]:
     """Produce the claimed deadlines' due steps in one transaction, item by item in id order."""
     counts = dict.fromkeys((*KINDS, "notices", "released"), 0)
     by_item: dict[int, list[dict[str, Any]]] = {}
-    for row in claimed:
+    for row in sorted(claimed, key=lambda r: r["id"]):
         by_item.setdefault(row["item_id"], []).append(row)
     with engine.db.begin() as conn:
         items = _lock_items(conn, sorted(by_item))
-        step_rows: list[dict[str, Any]] = []
+        lookup.preload(conn, by_item)
+        made: list[dict[str, Any]] = []
+        outbox: list[dict[str, Any]] = []
         for item_id in sorted(by_item):
-            item = items[item_id]
-            defn = engine._version(item["definition_id"], conn)[0]
+            events = _Events(items[item_id])
+            defn = engine._version(events.item["definition_id"], conn)[0]
             for row in by_item[item_id]:
-                spec = defn.clocks.get(row["clock"])
-                steps = schedule(spec, row["due"], engine.calendar)[row["next_step"] :] if spec else []
+                steps = lookup.schedule(defn.clocks.get(row["clock"]), row["due"], engine.calendar)[row["next_step"] :]
                 ready = [s for s in steps if s.at <= now]
                 values = {"claimed_by": None, "claimed_until": None, "w_id": row["id"], "w_worker": worker}
                 if not ready:  # the clock changed since it was claimed: nothing is due after all
@@ -177,7 +181,7 @@ def _act(engine: Engine, claimed: list[dict[str, Any]], now: dt.datetime, worker
                         s.template,
                         row["explanation"],
                     )
-                    step_rows.append(
+                    made.append(
                         {
                             "deadline_id": row["id"],
                             "step": step.step,
@@ -188,10 +192,31 @@ def _act(engine: Engine, claimed: list[dict[str, Any]], now: dt.datetime, worker
                         }
                     )
                     counts[s.kind + "s"] += 1
-                    counts["notices"] += _produce(engine, conn, item, step, now)
-        if step_rows:
-            conn.execute(sa.insert(_S), step_rows)
+                    _produce(engine, conn, events, step, now, lookup, outbox)
+            events.write(conn)
+        _INSERT_STEP.execute_many(conn, made)
+        counts["notices"] = insert_notices(conn, outbox)
     return counts
+
+
+class _Events:
+    """An item's events in this batch, chained in memory and written at once."""
+
+    def __init__(self, item: dict[str, Any]) -> None:
+        self.item = item
+        self.version = item["version"]
+        self.audits: list[dict[str, Any]] = []
+        self.new: dict[str, Any] = {}
+
+    def add(self, trigger: str, data: dict[str, Any], at: dt.datetime) -> None:
+        self.new, audit = next_event(self.item, SYSTEM, at, trigger, self.item["state"], data, {})
+        self.item.update(self.new)
+        self.audits.append(audit)
+
+    def write(self, conn: sa.Connection) -> None:
+        if self.audits:
+            write_events(conn, self.item["id"], self.version, self.new, self.audits)
+            self.version, self.audits = self.item["version"], []
 
 
 def _lock_items(conn: sa.Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -202,19 +227,30 @@ def _lock_items(conn: sa.Connection, ids: list[int]) -> dict[int, dict[str, Any]
     return {r["id"]: dict(r) for r in conn.execute(query).mappings()}
 
 
-def _produce(engine: Engine, conn: sa.Connection, item: dict[str, Any], step: DueStep, now: dt.datetime) -> int:
-    """Act on one step: audit an escalation, fire a timeout's trigger, queue the notice. Returns
-    how many notices were queued. *item* is updated in place to the item's new values."""
+def _produce(
+    engine: Engine,
+    conn: sa.Connection,
+    events: _Events,
+    step: DueStep,
+    now: dt.datetime,
+    lookup: Lookup,
+    outbox: list[dict[str, Any]],
+) -> None:
+    """Act on one step: record an escalation, fire a timeout's trigger, render the notice into *outbox*."""
+    item = events.item
     at = max(now, item["updated_at"])
     defn = engine._version(item["definition_id"], conn)[0]
     if step.kind == "timeout":
         trigger, data = defn.clocks[step.clock].on_due or ("", {})
+        events.write(conn)  # the fire reads and writes the item itself
         try:
             with conn.begin_nested():
                 item.update(engine._fire_in(conn, item, trigger, SYSTEM, at, data))
         except WorkflowError as exc:  # the item moved on in a way the definition did not foresee
             record_incidents(conn, item["id"], [f"{step.clock}: on_due {trigger} failed: {exc}"], now)
-        return 0
+        events.version = item["version"]
+        lookup.forget(item["id"])
+        return
     if step.kind == "escalation":
         event = {
             "clock": step.clock,
@@ -224,5 +260,5 @@ def _produce(engine: Engine, conn: sa.Connection, item: dict[str, Any], step: Du
             "scheduled_at": step.scheduled_at.isoformat(),
             "notify": list(step.notify),
         }
-        item.update(append_event(conn, item, SYSTEM, at, "escalate", item["state"], event, {}))
-    return queue_step(conn, engine.notices, engine.settings, item, defn, step, now)
+        events.add("escalate", event, at)
+    queue_step(conn, engine.notices, engine.settings, item, defn, step, now, lookup, outbox)
