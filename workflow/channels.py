@@ -27,7 +27,7 @@ from urllib.parse import parse_qs, quote, unquote, urlparse
 import sqlalchemy as sa
 
 from workflow.errors import NotFound, ValidationError
-from workflow.store import TABLES, reading
+from workflow.store import TABLES, claim, reading
 
 __all__ = ["PermanentError", "Settings", "dispatch", "incidents", "outbox", "retry", "send"]
 
@@ -155,20 +155,10 @@ def dispatch(db: sa.Engine, now: dt.datetime, settings: Settings, limit: int = 1
         sa.and_(_NOTICE.c.status == "queued", _NOTICE.c.next_attempt_at <= now),
         sa.and_(_NOTICE.c.status == "sending", _NOTICE.c.lease_until <= now),
     )
-    pick = sa.select(_NOTICE.c.id).where(due).order_by(_NOTICE.c.next_attempt_at, _NOTICE.c.id).limit(limit)
+    order = (_NOTICE.c.next_attempt_at, _NOTICE.c.id)
     with db.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            pick = pick.with_for_update(skip_locked=True)
-        claimed = (
-            conn.execute(
-                sa.update(_NOTICE)
-                .where(_NOTICE.c.id.in_(pick.scalar_subquery()), due)
-                .values(status="sending", lease_until=lease, attempts=_NOTICE.c.attempts + 1)
-                .returning(*_NOTICE.c)
-            )
-            .mappings()
-            .all()
-        )
+        values = {"status": "sending", "lease_until": lease, "attempts": _NOTICE.c.attempts + 1}
+        claimed = claim(conn, _NOTICE, due, order, limit, values)
     counts = {"claimed": len(claimed), "sent": 0, "retry": 0, "failed": 0, "dead": 0}
     for notice in map(dict, claimed):
         outcome, values, error = "sent", {"status": "sent", "sent_at": now, "lease_until": None}, None

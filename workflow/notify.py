@@ -287,8 +287,9 @@ def insert_notices(conn: sa.Connection, rows: list[dict[str, Any]]) -> int:
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    statement = insert(_NOTICE).on_conflict_do_nothing(index_elements=["key"])
-    return int(conn.execute(statement, rows).rowcount)
+    # RETURNING counts what was new on both backends (psycopg reports no rowcount for executemany).
+    statement = insert(_NOTICE).on_conflict_do_nothing(index_elements=["key"]).returning(_NOTICE.c.id)
+    return len(conn.execute(statement, rows).all())
 
 
 class Lookup:

@@ -37,6 +37,7 @@ __all__ = [
     "PromiseRow",
     "SQLModel",
     "VoteRow",
+    "claim",
     "connect",
     "migrate",
     "reading",
@@ -373,6 +374,31 @@ def connect(url: str, *, durability: str = "normal") -> SAEngine:
     return engine
 
 
+def claim(
+    conn: sa.Connection,
+    table: sa.Table,
+    due: sa.ColumnElement[bool],
+    order: Sequence[sa.ColumnElement[Any]],
+    limit: int,
+    values: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """Claim up to *limit* rows matching *due*, first in *order*, setting *values*; one statement,
+    ``UPDATE … WHERE id IN (SELECT id … LIMIT n FOR UPDATE SKIP LOCKED) AND <still due> RETURNING *``.
+
+    On PostgreSQL the pick is a MATERIALIZED CTE: as a plain subquery the planner may run it again
+    for each row it updates, each run skipping rows just locked, and claim far more than *limit*.
+    SQLite takes the plain statement under its single writer.
+    """
+    pick = sa.select(table.c.id).where(due).order_by(*order).limit(limit)
+    if conn.dialect.name == "postgresql":
+        picked = pick.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
+        ids: Any = sa.select(picked.c.id).scalar_subquery()
+    else:
+        ids = pick.scalar_subquery()
+    statement = sa.update(table).where(table.c.id.in_(ids), due).values(**values).returning(*table.c)
+    return [dict(r) for r in conn.execute(statement).mappings()]
+
+
 @contextmanager
 def reading(engine: SAEngine) -> Iterator[sa.Connection]:
     """A connection for reads only: on SQLite its transaction does not take the write lock."""
@@ -416,10 +442,10 @@ class Prepared:
         cursor.execute(c.sql, [values[k] for k in c.order] if c.order is not None else values)
         return cursor
 
-    def execute_many(self, conn: sa.Connection, many: Sequence[dict[str, Any]]) -> int:
-        """Run once per parameter set in one DBAPI ``executemany``; returns the rows affected."""
+    def execute_many(self, conn: sa.Connection, many: Sequence[dict[str, Any]]) -> None:
+        """Run once per parameter set in one DBAPI ``executemany``."""
         if not many:
-            return 0
+            return
         c = self._compiled(conn)
         rows = []
         for params in many:
@@ -428,7 +454,6 @@ class Prepared:
             rows.append([values[k] for k in c.order] if c.order is not None else values)
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         cursor.executemany(c.sql, rows)
-        return int(cursor.rowcount)
 
     def rows(self, conn: sa.Connection, params: dict[str, Any]) -> list[dict[str, Any]]:
         """Every result row as a dict of column key to converted value."""

@@ -125,17 +125,9 @@ def _due(now: dt.datetime) -> sa.ColumnElement[bool]:
 
 def _claim(db: sa.Engine, now: dt.datetime, worker: str, until: dt.datetime, limit: int) -> list[dict[str, Any]]:
     """Lease up to *limit* due deadlines to *worker*, in one statement, committed at once."""
-    pick = sa.select(_D.c.id).where(_due(now)).order_by(_D.c.next_at, _D.c.id).limit(limit)
     with db.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            pick = pick.with_for_update(skip_locked=True)
-        statement = (
-            sa.update(_D)
-            .where(_D.c.id.in_(pick.scalar_subquery()), _due(now))
-            .values(claimed_by=worker, claimed_until=until)
-            .returning(*_D.c)
-        )
-        return [dict(r) for r in conn.execute(statement).mappings()]
+        values = {"claimed_by": worker, "claimed_until": until}
+        return store.claim(conn, _D, _due(now), (_D.c.next_at, _D.c.id), limit, values)
 
 
 def _act(
