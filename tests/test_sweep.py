@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from conftest import T0, UNITS, suggestion, to_handling, to_replied, unit
 
-from tests.conftest import T0, UNITS, suggestion, to_handling, to_replied, unit
 from workflow import ConflictError, Engine
 from workflow.channels import Settings
 from workflow.notify import Lookup

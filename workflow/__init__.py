@@ -12,6 +12,7 @@ from workflow.definition import Definition, load_definition, parse_definition
 from workflow.engine import Engine
 from workflow.errors import (
     ConflictError,
+    DaemonConflict,
     DefinitionError,
     InvalidTransition,
     NotFound,
@@ -28,6 +29,7 @@ __all__ = [
     "Calendar",
     "ConflictError",
     "Context",
+    "DaemonConflict",
     "Definition",
     "DefinitionError",
     "Due",

@@ -154,16 +154,19 @@ def next_event(
     return new, audit
 
 
-def write_events(
-    conn: sa.Connection, item_id: int, version: int, new: dict[str, Any], audits: list[dict[str, Any]]
-) -> None:
-    """Write events computed with :func:`next_event`: the item's final values, compare-and-set on the
-    *version* it had before them, then their audit rows. The compare-and-set comes first: a loser of
-    a race stops here with a ConflictError instead of colliding on an audit row's (item, seq) key."""
-    done = _UPDATE_ITEM.execute(conn, {"w_id": item_id, "w_version": version, **new})
-    if done.rowcount != 1:
-        raise ConflictError(f"item {item_id} was changed by another process during this fire; reload and retry")
-    INSERT_AUDIT.execute_many(conn, audits)
+def write_events(conn: sa.Connection, writes: list[tuple[int, int, dict[str, Any], list[dict[str, Any]]]]) -> None:
+    """Write events computed with :func:`next_event`, for one item or many: each item's final
+    values, compare-and-set on the version it had before them, then the audit rows. The
+    compare-and-set comes first: a loser of a race stops here with a ConflictError instead of
+    colliding on an audit row's (item, seq) key. *writes* holds (item id, version before, new
+    values, audit rows)."""
+    if not writes:
+        return
+    done = _UPDATE_ITEM.execute_many(conn, [{"w_id": i, "w_version": v, **new} for i, v, new, _ in writes])
+    if done != len(writes):
+        which = writes[0][0] if len(writes) == 1 else f"among {', '.join(str(w[0]) for w in writes[:5])}…"
+        raise ConflictError(f"item {which} was changed by another process during this fire; reload and retry")
+    INSERT_AUDIT.execute_many(conn, [a for *_, audits in writes for a in audits])
 
 
 def append_event(
@@ -179,5 +182,5 @@ def append_event(
     """Record an event on *item* (its new state and *changes*, and its audit row) in this
     transaction. Returns the item's new column values."""
     new, audit = next_event(item, actor, at, trigger, dest, data, changes)
-    write_events(conn, item["id"], item["version"], new, [audit])
+    write_events(conn, [(item["id"], item["version"], new, [audit])])
     return new

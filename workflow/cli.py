@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -90,13 +91,20 @@ def _global(
 
 
 def _engine(ctx: typer.Context, calendar: Calendar | None = None) -> Engine:
-    return Engine(
-        ctx.obj["db"],
-        definitions=ctx.obj["definitions"],
-        parameters=ctx.obj["parameters"],
-        calendar=calendar or ctx.obj["calendar"],
-        settings=ctx.obj["settings"],
-    )
+    try:
+        return Engine(
+            ctx.obj["db"],
+            definitions=ctx.obj["definitions"],
+            parameters=ctx.obj["parameters"],
+            calendar=calendar or ctx.obj["calendar"],
+            settings=ctx.obj["settings"],
+        )
+    except sa.exc.DBAPIError as exc:  # opening touches the database first: it is not there, or refuses us
+        from workflow.daemon import one_line
+
+        url = sa.engine.make_url(ctx.obj["db"]).render_as_string(hide_password=True)
+        print(f"error: cannot open the database {url}: {one_line(exc)}", file=sys.stderr)
+        raise typer.Exit(1) from None
 
 
 def parse_when(text: str | None) -> dt.datetime | None:
@@ -561,6 +569,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     return 0
 
+
+# The daemon's commands live in their own module; importing it adds them to `app`.
+from workflow import cli_daemon  # noqa: E402, F401
 
 if __name__ == "__main__":
     sys.exit(main())

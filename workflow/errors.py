@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 __all__ = [
     "ConflictError",
+    "DaemonConflict",
     "DefinitionError",
     "InvalidTransition",
     "NotFound",
@@ -61,6 +62,12 @@ class PermissionDenied(WorkflowError):
 
 class ConflictError(WorkflowError):
     """The item changed since the caller read it (optimistic locking); reload and retry."""
+
+    exit_code = 1
+
+
+class DaemonConflict(WorkflowError):
+    """A daemon with the same id is already running (its heartbeat is fresh), or took this one's place."""
 
     exit_code = 1
 

@@ -19,6 +19,7 @@ import jinja2
 import sqlalchemy as sa
 from jinja2 import meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from sqlalchemy.dialects import postgresql, sqlite
 
 from workflow.calendar import SHANGHAI, Calendar
 from workflow.clocks import ClockSpec, Step, schedule
@@ -280,16 +281,18 @@ def channel_of(address: str) -> str:
 
 
 def insert_notices(conn: sa.Connection, rows: list[dict[str, Any]]) -> int:
-    """INSERT … ON CONFLICT (key) DO NOTHING, many rows in one call; returns how many were new."""
-    if not rows:
-        return 0
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    # RETURNING counts what was new on both backends (psycopg reports no rowcount for executemany).
-    statement = insert(_NOTICE).on_conflict_do_nothing(index_elements=["key"]).returning(_NOTICE.c.id)
-    return len(conn.execute(statement, rows).all())
+    """INSERT … ON CONFLICT (key) DO NOTHING, many rows in one executemany; returns how many were new."""
+    return _INSERT_NOTICE[conn.dialect.name].execute_many(conn, rows)
+
+
+def _insert_notice(dialect: Any) -> Prepared:
+    statement = dialect.insert(_NOTICE).on_conflict_do_nothing(index_elements=["key"])
+    return Prepared(
+        statement, [c.key for c in _NOTICE.c if c.key not in ("id", "lease_until", "last_error", "sent_at")]
+    )
+
+
+_INSERT_NOTICE = {"postgresql": _insert_notice(postgresql), "sqlite": _insert_notice(sqlite)}
 
 
 class Lookup:

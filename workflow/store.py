@@ -442,10 +442,11 @@ class Prepared:
         cursor.execute(c.sql, [values[k] for k in c.order] if c.order is not None else values)
         return cursor
 
-    def execute_many(self, conn: sa.Connection, many: Sequence[dict[str, Any]]) -> None:
-        """Run once per parameter set in one DBAPI ``executemany``."""
+    def execute_many(self, conn: sa.Connection, many: Sequence[dict[str, Any]]) -> int:
+        """Run once per parameter set in one DBAPI ``executemany``; returns the rows affected in all
+        (sqlite3 and psycopg both sum them)."""
         if not many:
-            return
+            return 0
         c = self._compiled(conn)
         rows = []
         for params in many:
@@ -454,6 +455,7 @@ class Prepared:
             rows.append([values[k] for k in c.order] if c.order is not None else values)
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         cursor.executemany(c.sql, rows)
+        return int(cursor.rowcount)
 
     def rows(self, conn: sa.Connection, params: dict[str, Any]) -> list[dict[str, Any]]:
         """Every result row as a dict of column key to converted value."""

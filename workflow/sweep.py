@@ -43,18 +43,11 @@ log = logging.getLogger("duban.sweep")
 SYSTEM = Actor("system")
 _D, _S, _ITEM = (store.TABLES[f"duban_{n}"] for n in ("deadline", "deadline_step", "item"))
 KINDS = ("reminders", "escalations", "timeouts")
-_ADVANCE = store.Prepared(
-    sa.update(_D).where(
-        _D.c.id == sa.bindparam("w_id"),
-        _D.c.claimed_by == sa.bindparam("w_worker"),
-        _D.c.next_step == sa.bindparam("w_step"),
-    ),
-    ["next_step", "next_at", "level", "claimed_by", "claimed_until"],
-)
 _INSERT_STEP = store.Prepared(sa.insert(_S), [c.key for c in _S.c if c.key != "id"])
-_RELEASE = store.Prepared(
-    sa.update(_D).where(_D.c.id == sa.bindparam("w_id"), _D.c.claimed_by == sa.bindparam("w_worker")),
-    ["claimed_by", "claimed_until"],
+# Under the lock _confirm took: the deadline's step counter moves on and the lease ends.
+_FINISH = store.Prepared(
+    sa.update(_D).where(_D.c.id == sa.bindparam("w_id")),
+    ["next_step", "next_at", "level", "claimed_by", "claimed_until"],
 )
 
 
@@ -133,31 +126,34 @@ def _claim(db: sa.Engine, now: dt.datetime, worker: str, until: dt.datetime, lim
 def _act(
     engine: Engine, claimed: list[dict[str, Any]], now: dt.datetime, worker: str, lookup: Lookup
 ) -> dict[str, int]:
-    """Produce the claimed deadlines' due steps in one transaction, item by item in id order."""
+    """Produce the claimed deadlines' due steps in one transaction, item by item in id order, with
+    a handful of statements per batch whatever its size."""
     counts = dict.fromkeys((*KINDS, "notices", "released"), 0)
-    by_item: dict[int, list[dict[str, Any]]] = {}
-    for row in sorted(claimed, key=lambda r: r["id"]):
-        by_item.setdefault(row["item_id"], []).append(row)
     with engine.db.begin() as conn:
+        # Which claims are still ours, locked now: a lease that ran out may have been taken over.
+        ours = _confirm(conn, [r["id"] for r in claimed], worker)
+        by_item: dict[int, list[dict[str, Any]]] = {}
+        for row in sorted(claimed, key=lambda r: r["id"]):
+            if ours.get(row["id"]) == row["next_step"]:
+                by_item.setdefault(row["item_id"], []).append(row)
         items = _lock_items(conn, sorted(by_item))
         lookup.preload(conn, by_item)
+        finished: list[dict[str, Any]] = []
         made: list[dict[str, Any]] = []
         outbox: list[dict[str, Any]] = []
+        writes: list[tuple[int, int, dict[str, Any], list[dict[str, Any]]]] = []
         for item_id in sorted(by_item):
             events = _Events(items[item_id])
             defn = engine._version(events.item["definition_id"], conn)[0]
             for row in by_item[item_id]:
                 steps = lookup.schedule(defn.clocks.get(row["clock"]), row["due"], engine.calendar)[row["next_step"] :]
                 ready = [s for s in steps if s.at <= now]
-                values = {"claimed_by": None, "claimed_until": None, "w_id": row["id"], "w_worker": worker}
-                if not ready:  # the clock changed since it was claimed: nothing is due after all
-                    counts["released"] += _RELEASE.execute(conn, values).rowcount
-                    continue
                 later = steps[len(ready)].at if len(ready) < len(steps) else None
                 level = max([row["level"], *(s.level for s in ready)])
-                advance = {"next_step": row["next_step"] + len(ready), "next_at": later, "level": level}
-                if _ADVANCE.execute(conn, {**values, **advance, "w_step": row["next_step"]}).rowcount != 1:
-                    continue  # the lease ran out and another sweeper produced these steps
+                finished.append(
+                    {"w_id": row["id"], "next_step": row["next_step"] + len(ready), "next_at": later, "level": level}
+                )
+                counts["released"] += not ready  # the clock changed since it was claimed: nothing is due
                 for i, s in enumerate(ready):
                     step = DueStep(
                         row["id"],
@@ -185,14 +181,28 @@ def _act(
                     )
                     counts[s.kind + "s"] += 1
                     _produce(engine, conn, events, step, now, lookup, outbox)
-            events.write(conn)
+            writes += events.pending()
+        _FINISH.execute_many(conn, [{**f, "claimed_by": None, "claimed_until": None} for f in finished])
+        write_events(conn, writes)
         _INSERT_STEP.execute_many(conn, made)
         counts["notices"] = insert_notices(conn, outbox)
     return counts
 
 
+def _confirm(conn: sa.Connection, ids: list[int], worker: str) -> dict[int, int]:
+    """The claimed deadlines *worker* still holds, with their step counters, locked for this
+    transaction (the lease is stretched a little so that nobody takes them while it runs)."""
+    statement = (
+        sa.update(_D)
+        .where(_D.c.id.in_(ids), _D.c.claimed_by == worker)
+        .values(claimed_until=_D.c.claimed_until)
+        .returning(_D.c.id, _D.c.next_step)
+    )
+    return {r.id: r.next_step for r in conn.execute(statement)}
+
+
 class _Events:
-    """An item's events in this batch, chained in memory and written at once."""
+    """An item's events in this batch, chained in memory and written with the batch."""
 
     def __init__(self, item: dict[str, Any]) -> None:
         self.item = item
@@ -205,10 +215,11 @@ class _Events:
         self.item.update(self.new)
         self.audits.append(audit)
 
-    def write(self, conn: sa.Connection) -> None:
-        if self.audits:
-            write_events(conn, self.item["id"], self.version, self.new, self.audits)
-            self.version, self.audits = self.item["version"], []
+    def pending(self) -> list[tuple[int, int, dict[str, Any], list[dict[str, Any]]]]:
+        """What is still to write, and forget it: (item, version before, new values, audit rows)."""
+        found = [(self.item["id"], self.version, self.new, self.audits)] if self.audits else []
+        self.version, self.audits = self.item["version"], []
+        return found
 
 
 def _lock_items(conn: sa.Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -234,7 +245,7 @@ def _produce(
     defn = engine._version(item["definition_id"], conn)[0]
     if step.kind == "timeout":
         trigger, data = defn.clocks[step.clock].on_due or ("", {})
-        events.write(conn)  # the fire reads and writes the item itself
+        write_events(conn, events.pending())  # the fire reads and writes the item itself
         try:
             with conn.begin_nested():
                 item.update(engine._fire_in(conn, item, trigger, SYSTEM, at, data))
