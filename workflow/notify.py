@@ -90,10 +90,25 @@ def cn_datetime(value: dt.datetime | None) -> str:
     return f"{cn_date(value)} {value.hour:02d}:{value.minute:02d}"
 
 
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox, reading ``item.title`` from a plain dict by key first.
+
+    Jinja tries the attribute first and falls back to the key through an AttributeError, which is
+    most of a notice's rendering time: notices read dozens of dict keys. A plain dict's value is data
+    the engine put there, so reading it first reaches nothing the sandbox guards; anything else (and a
+    missing key) takes the sandbox's own checked path.
+    """
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
+
 def make_environment(folders: Iterable[Path]) -> ImmutableSandboxedEnvironment:
     """The sandbox every notice is rendered in: no attribute tricks, no mutation, undefined names fail,
     HTML escaped in ``.html`` templates only, whitespace controlled in the templates themselves."""
-    env = ImmutableSandboxedEnvironment(
+    env = _Sandbox(
         loader=jinja2.FileSystemLoader([str(f) for f in folders]),
         undefined=jinja2.StrictUndefined,
         autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False, default=False),
@@ -401,20 +416,28 @@ def resolve(
 
 def record_incidents(conn: sa.Connection, item_id: int | None, problems: list[str], now: dt.datetime) -> None:
     if problems:
-        conn.execute(
-            sa.insert(_INCIDENT),
-            [
-                {
-                    "item_id": item_id,
-                    "notice_id": None,
-                    "kind": "missing_contact",
-                    "message": p,
-                    "at": now,
-                    "resolved_at": None,
-                }
-                for p in problems
-            ],
-        )
+        conn.execute(sa.insert(_INCIDENT), _incident_rows(item_id, problems, now))
+
+
+def _incident_rows(item_id: int | None, problems: list[str], now: dt.datetime) -> list[dict[str, Any]]:
+    return [
+        {"item_id": item_id, "notice_id": None, "kind": "missing_contact", "message": p, "at": now, "resolved_at": None}
+        for p in problems
+    ]
+
+
+@dataclass
+class Outbox:
+    """Notices and incidents gathered for a whole batch of items, written with one statement each."""
+
+    notices: list[dict[str, Any]] = field(default_factory=list)
+    incidents: list[dict[str, Any]] = field(default_factory=list)
+
+    def write(self, conn: sa.Connection) -> int:
+        """Insert what was gathered; returns how many notices were new."""
+        if self.incidents:
+            conn.execute(sa.insert(_INCIDENT), self.incidents)
+        return insert_notices(conn, self.notices)
 
 
 def bundled_notice_types() -> set[str]:
@@ -564,10 +587,10 @@ def queue_step(
     step: DueStep,
     now: dt.datetime,
     lookup: Lookup | None = None,
-    sink: list[dict[str, Any]] | None = None,
+    sink: Outbox | None = None,
 ) -> int:
     """Queue the notice of a reminder or escalation level, in the transaction that produced the step;
-    returns how many were queued (or, with *sink*, adds the rows to it for the caller to insert)."""
+    returns how many were queued (or, with *sink*, gathers its rows there for the caller to write)."""
     deadline = {
         "label": defn.clocks[step.clock].label,
         "due": step.due,
@@ -596,17 +619,21 @@ def _queue(
     variables: Callable[[], dict[str, Any]],
     now: dt.datetime,
     lookup: Lookup | None = None,
-    sink: list[dict[str, Any]] | None = None,
+    sink: Outbox | None = None,
 ) -> int:
     recipients, problems = resolve(conn, roles, units, item, settings.office_address, lookup)
-    record_incidents(conn, item["id"], [f"{kind}: {p}" for p in problems], now)
+    problems = [f"{kind}: {p}" for p in problems]
+    if sink is None:
+        record_incidents(conn, item["id"], problems, now)
+    else:
+        sink.incidents += _incident_rows(item["id"], problems, now)
     if not recipients:  # the variables cost a few queries: only gathered for someone to tell
         return 0
     base = {**variables(), "office": settings.office_name, "sent_on": now.astimezone(SHANGHAI).date()}
     rows = notices.rows(cause, kind, item["id"], recipients, base, now)
     if sink is None:
         return insert_notices(conn, rows)
-    sink += rows
+    sink.notices += rows
     return len(rows)
 
 

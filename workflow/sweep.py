@@ -32,7 +32,7 @@ from workflow.audit import next_event, write_events
 from workflow.deadlines import DueStep
 from workflow.errors import WorkflowError
 from workflow.model import Actor
-from workflow.notify import Lookup, insert_notices, queue_step, record_incidents
+from workflow.notify import Lookup, Outbox, queue_step, record_incidents
 
 if TYPE_CHECKING:
     from workflow.engine import Engine
@@ -140,7 +140,7 @@ def _act(
         lookup.preload(conn, by_item)
         finished: list[dict[str, Any]] = []
         made: list[dict[str, Any]] = []
-        outbox: list[dict[str, Any]] = []
+        outbox = Outbox()
         writes: list[tuple[int, int, dict[str, Any], list[dict[str, Any]]]] = []
         for item_id in sorted(by_item):
             events = _Events(items[item_id])
@@ -185,7 +185,7 @@ def _act(
         _FINISH.execute_many(conn, [{**f, "claimed_by": None, "claimed_until": None} for f in finished])
         write_events(conn, writes)
         _INSERT_STEP.execute_many(conn, made)
-        counts["notices"] = insert_notices(conn, outbox)
+        counts["notices"] = outbox.write(conn)
     return counts
 
 
@@ -237,7 +237,7 @@ def _produce(
     step: DueStep,
     now: dt.datetime,
     lookup: Lookup,
-    outbox: list[dict[str, Any]],
+    outbox: Outbox,
 ) -> None:
     """Act on one step: record an escalation, fire a timeout's trigger, render the notice into *outbox*."""
     item = events.item
