@@ -177,7 +177,8 @@ def test_a_sweeper_whose_lease_ran_out_cannot_produce_a_step_again(eng: Engine) 
     item = to_handling(eng, co_units=())
     slow = _claim(eng.db, OVERDUE, "slow", OVERDUE + dt.timedelta(minutes=5), 100)
     eng.sweep(OVERDUE + dt.timedelta(minutes=6), dispatch=False, worker="fast")
-    counts = _act(eng, slow, OVERDUE, "slow", Lookup())
+    counts, steps = _act(eng, slow, OVERDUE, "slow", Lookup())
+    assert steps == []
     assert counts["escalations"] == counts["reminders"] == counts["notices"] == 0
     assert len(escalations(eng, item.id)) == 3
 

@@ -10,14 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from workflow.calendar import Calendar
-from workflow.clocks import ClockSpec, schedule
+from workflow.clocks import ClockSpec
 from workflow.store import TABLES
 
 if TYPE_CHECKING:
     from workflow.definition import Definition
 
-__all__ = ["DueStep", "claim_due", "deadline_dict", "deadline_query", "definition_of"]
+__all__ = ["DueStep", "deadline_dict", "deadline_query", "definition_of"]
 
 _D, _S, _ITEM = TABLES["duban_deadline"], TABLES["duban_deadline_step"], TABLES["duban_item"]
 OPEN = ("running", "paused")
@@ -105,70 +104,3 @@ def deadline_dict(row: Mapping[Any, Any], defn: Definition) -> dict[str, Any]:
 def definition_of(conn: sa.Connection, item_id: int) -> int:
     """The definition version an item runs under."""
     return int(conn.execute(sa.select(_ITEM.c.definition_id).where(_ITEM.c.id == item_id)).scalar_one())
-
-
-def claim_due(conn: sa.Connection, now: dt.datetime, specs: Specs, calendar: Calendar, limit: int) -> list[DueStep]:
-    """Produce every reminder and escalation level due at *now*, each once.
-
-    One indexed query finds running deadlines whose next step has come; a compare-and-set on the
-    deadline's step counter and the unique (deadline, step) row make a step produced at most once,
-    however often or by however many processes this is asked. A deadline that was overdue for a while
-    gets every level it has earned, in order.
-    """
-    rows = conn.execute(
-        sa.select(_D, _ITEM.c.definition_id)
-        .join(_ITEM, _ITEM.c.id == _D.c.item_id)
-        .where(_D.c.state == "running", _D.c.next_at <= now)
-        .order_by(_D.c.next_at, _D.c.id)
-        .limit(limit)
-    ).all()
-    produced: list[DueStep] = []
-    for row in rows:
-        spec = specs(conn, row.definition_id).get(row.clock)
-        if spec is None:
-            continue
-        steps = schedule(spec, row.due, calendar)[row.next_step :]
-        ready = [s for s in steps if s.at <= now]
-        if not ready:
-            continue
-        later = steps[len(ready)].at if len(ready) < len(steps) else None
-        level = max([row.level, *(s.level for s in ready)])
-        claimed = conn.execute(
-            sa.update(_D)
-            .where(_D.c.id == row.id, _D.c.next_step == row.next_step)
-            .values(next_step=row.next_step + len(ready), next_at=later, level=level)
-        )
-        if claimed.rowcount != 1:
-            continue  # another process produced these steps first
-        conn.execute(
-            sa.insert(_S),
-            [
-                {
-                    "deadline_id": row.id,
-                    "step": row.next_step + i,
-                    "kind": s.kind,
-                    "level": s.level,
-                    "scheduled_at": s.at,
-                    "produced_at": now,
-                }
-                for i, s in enumerate(ready)
-            ],
-        )
-        produced += [
-            DueStep(
-                row.id,
-                row.item_id,
-                row.clock,
-                row.subject,
-                s.kind,
-                s.level,
-                row.next_step + i,
-                s.at,
-                row.due,
-                s.notify,
-                s.template,
-                row.explanation,
-            )
-            for i, s in enumerate(ready)
-        ]
-    return produced

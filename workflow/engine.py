@@ -21,7 +21,7 @@ from workflow.audit import GENESIS, INSERT_AUDIT, AuditBreak, append_event, audi
 from workflow.calendar import Calendar
 from workflow.channels import Settings, dispatch, incidents, outbox, retry
 from workflow.clocks import apply_clocks, recompute
-from workflow.deadlines import DueStep, claim_due, deadline_dict, deadline_query, definition_of
+from workflow.deadlines import DueStep, deadline_dict, deadline_query, definition_of
 from workflow.definition import (
     Definition,
     bundled_dir,
@@ -39,9 +39,9 @@ from workflow.errors import (
 from workflow.fields import check_data
 from workflow.machine import compile_machine
 from workflow.model import Actor, AuditEntry, Item, ItemDetail, plain
-from workflow.notify import Notices, queue_fire, queue_step, report_overdue
+from workflow.notify import Notices, queue_fire, report_overdue
 from workflow.registry import Context, Registry
-from workflow.sweep import SweepResult, default_worker, sweep
+from workflow.sweep import SweepResult, default_worker, produce, sweep
 from workflow.yamlfile import LocatedYAML
 
 __all__ = ["SHANGHAI", "Engine"]
@@ -423,15 +423,7 @@ class Engine:
         once per (deadline, step) however often this is called; returns what it produced. Unlike
         :meth:`sweep`, this records no escalation on the item and fires no timeout: it is the raw step
         feed for an application that acts on steps itself."""
-        now = self._instant(now)
-        with self.db.begin() as conn:
-            steps = claim_due(conn, now, lambda c, def_id: self._version(def_id, c)[0].clocks, self.calendar, limit)
-            for step in steps:
-                item = _SELECT_ITEM.first(conn, {"w_id": step.item_id})
-                assert item is not None
-                defn = self._version(item["definition_id"], conn)[0]
-                queue_step(conn, self.notices, self.settings, item, defn, step, now)
-            return steps
+        return produce(self, self._instant(now), limit, default_worker())
 
     def sweep(
         self,

@@ -37,7 +37,7 @@ from workflow.notify import Lookup, Outbox, queue_step, record_incidents
 if TYPE_CHECKING:
     from workflow.engine import Engine
 
-__all__ = ["SweepResult", "default_worker", "sweep"]
+__all__ = ["SweepResult", "default_worker", "produce", "sweep"]
 
 log = logging.getLogger("duban.sweep")
 SYSTEM = Actor("system")
@@ -92,7 +92,7 @@ def sweep(
             break
         batches += 1
         counts["claimed"] += len(claimed)
-        for key, value in _act(engine, claimed, now, worker, lookup).items():
+        for key, value in _act(engine, claimed, now, worker, lookup)[0].items():
             counts[key] += value
         if len(claimed) < batch:
             break
@@ -123,12 +123,21 @@ def _claim(db: sa.Engine, now: dt.datetime, worker: str, until: dt.datetime, lim
         return store.claim(conn, _D, _due(now), (_D.c.next_at, _D.c.id), limit, values)
 
 
+def produce(engine: Engine, now: dt.datetime, limit: int, worker: str) -> list[DueStep]:
+    """Claim up to *limit* due deadlines and produce their steps with their notices, without acting
+    on them (no escalation audit row, no timeout fired): the raw feed behind ``Engine.due``."""
+    claimed = _claim(engine.db, now, worker, now + dt.timedelta(minutes=5), limit)
+    return _act(engine, claimed, now, worker, Lookup(), act=False)[1] if claimed else []
+
+
 def _act(
-    engine: Engine, claimed: list[dict[str, Any]], now: dt.datetime, worker: str, lookup: Lookup
-) -> dict[str, int]:
+    engine: Engine, claimed: list[dict[str, Any]], now: dt.datetime, worker: str, lookup: Lookup, act: bool = True
+) -> tuple[dict[str, int], list[DueStep]]:
     """Produce the claimed deadlines' due steps in one transaction, item by item in id order, with
-    a handful of statements per batch whatever its size."""
+    a handful of statements per batch whatever its size; *act* records escalations and fires
+    timeouts as well. Returns the counts and the steps produced."""
     counts = dict.fromkeys((*KINDS, "notices", "released"), 0)
+    produced: list[DueStep] = []
     with engine.db.begin() as conn:
         # Which claims are still ours, locked now: a lease that ran out may have been taken over.
         ours = _confirm(conn, [r["id"] for r in claimed], worker)
@@ -180,13 +189,14 @@ def _act(
                         }
                     )
                     counts[s.kind + "s"] += 1
-                    _produce(engine, conn, events, step, now, lookup, outbox)
+                    produced.append(step)
+                    _produce(engine, conn, events, step, now, lookup, outbox, act)
             writes += events.pending()
         _FINISH.execute_many(conn, [{**f, "claimed_by": None, "claimed_until": None} for f in finished])
         write_events(conn, writes)
         _INSERT_STEP.execute_many(conn, made)
         counts["notices"] = outbox.write(conn)
-    return counts
+    return counts, produced
 
 
 def _confirm(conn: sa.Connection, ids: list[int], worker: str) -> dict[int, int]:
@@ -238,12 +248,15 @@ def _produce(
     now: dt.datetime,
     lookup: Lookup,
     outbox: Outbox,
+    act: bool = True,
 ) -> None:
-    """Act on one step: record an escalation, fire a timeout's trigger, render the notice into *outbox*."""
+    """Act on one step (record an escalation, fire a timeout's trigger) and render its notice into *outbox*."""
     item = events.item
     at = max(now, item["updated_at"])
     defn = engine._version(item["definition_id"], conn)[0]
-    if step.kind == "timeout":
+    if step.kind == "timeout":  # it has no notice of its own: the trigger it fires sends what it sends
+        if not act:
+            return
         trigger, data = defn.clocks[step.clock].on_due or ("", {})
         write_events(conn, events.pending())  # the fire reads and writes the item itself
         try:
@@ -254,7 +267,7 @@ def _produce(
         events.version = item["version"]
         lookup.forget(item["id"])
         return
-    if step.kind == "escalation":
+    if act and step.kind == "escalation":
         event = {
             "clock": step.clock,
             "subject": step.subject,
