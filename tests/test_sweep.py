@@ -260,3 +260,16 @@ def test_an_unassigned_item_has_no_clock_to_sweep(eng: Engine) -> None:
     item = suggestion(eng)
     eng.sweep(OVERDUE, dispatch=False)
     assert eng.get(item.id).version == item.version
+
+
+def test_a_stop_request_ends_the_pass_after_the_batch_in_hand(db_url: str, clock: FakeClock, tmp_path: Path) -> None:
+    """A daemon asked to stop finishes and commits the batch it holds, starts no other, and leaves
+    the rest for the next pass: nothing half-done, nothing lost."""
+    eng = open_engine(db_url, clock, tmp_path / "o")
+    clone_items(eng, to_handling(eng, co_units=()).id, 9)
+    asked = iter([False, True])
+    first = eng.sweep(OVERDUE, dispatch=False, batch=4, stop=lambda: next(asked, True))
+    assert first.batches == 1 and first.counts["claimed"] == 4 and first.counts["escalations"] == 12
+    rest = eng.sweep(OVERDUE, dispatch=False, batch=4)
+    assert rest.counts["claimed"] == 6 and rest.counts["escalations"] == 18
+    eng.close()

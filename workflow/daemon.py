@@ -195,7 +195,9 @@ class Daemon:
         try:
             now = self.engine.clock()
             if name == SWEEP:
-                result = self.engine.sweep(now, batch=self.batch, dispatch=False, worker=self.id)
+                result = self.engine.sweep(
+                    now, batch=self.batch, dispatch=False, worker=self.id, stop=lambda: self._stopping
+                )
                 self.last_result = result
                 self._beat({"last_sweep_at": now, "last_result": result.to_dict()})
             else:

@@ -433,12 +433,14 @@ class Engine:
         dispatch: bool = True,
         worker: str | None = None,
         lease: float = 300.0,
+        stop: Callable[[], bool] | None = None,
     ) -> SweepResult:
         """One daemon pass at *now* (default: the clock): every due reminder, escalation level and
         timeout (``on_due``, e.g. deemed satisfied), each exactly once however many processes sweep;
         each escalation is an audit row on its item and queues its notice. Claims are leases of
         *lease* seconds held by *worker* (default host-pid), taken *batch* deadlines at a time. Then
-        the outbox is dispatched (unless *dispatch* is false). Returns and logs the counts."""
+        the outbox is dispatched (unless *dispatch* is false). *stop*, checked between batches, ends
+        the pass early after the batch in hand (a daemon shutting down). Returns and logs the counts."""
         return sweep(
             self,
             self._instant(now),
@@ -446,6 +448,7 @@ class Engine:
             dispatch=dispatch,
             worker=worker or default_worker(),
             lease=dt.timedelta(seconds=lease),
+            stop=stop,
         )
 
     def report_overdue(self, now: dt.datetime | None = None) -> int:

@@ -22,6 +22,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -77,16 +78,24 @@ def default_worker() -> str:
 
 
 def sweep(
-    engine: Engine, now: dt.datetime, *, batch: int, dispatch: bool, worker: str, lease: dt.timedelta
+    engine: Engine,
+    now: dt.datetime,
+    *,
+    batch: int,
+    dispatch: bool,
+    worker: str,
+    lease: dt.timedelta,
+    stop: Callable[[], bool] | None = None,
 ) -> SweepResult:
-    """Claim and act on due steps batch by batch until none is left, then dispatch the outbox."""
+    """Claim and act on due steps batch by batch until none is left (or *stop* says so, checked
+    between batches), then dispatch the outbox."""
     if batch < 1:
         raise ValueError(f"batch must be at least 1, not {batch}")
     started = time.perf_counter()
     counts = dict.fromkeys(("claimed", *KINDS, "notices", "released"), 0)
     batches = 0
     lookup = Lookup()  # parties are read once per sweep; units and problems once per batch
-    while True:
+    while not (stop and stop()):
         claimed = _claim(engine.db, now, worker, now + lease, batch)
         if not claimed:
             break
@@ -97,7 +106,7 @@ def sweep(
         if len(claimed) < batch:
             break
     if dispatch:
-        while True:
+        while not (stop and stop()):
             sent = engine.dispatch(now)
             for key in ("sent", "retry", "failed", "dead"):
                 counts[key] = counts.get(key, 0) + sent[key]
