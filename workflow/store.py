@@ -448,11 +448,27 @@ class Prepared:
         if not many:
             return 0
         c = self._compiled(conn)
-        rows = []
+        # A batch repeats its instants (the sweep's now, a due date) row after row: convert each once.
+        seen: dict[tuple[str, Any], Any] = {}
+
+        def convert(key: str, value: Any) -> Any:
+            proc = c.binds.get(key)
+            if proc is None or value is None:
+                return value
+            if not isinstance(value, (dt.datetime, dt.date)):
+                return proc(value)
+            found = seen.get((key, value))
+            if found is None:
+                found = seen[(key, value)] = proc(value)
+            return found
+
+        rows: list[Any] = []
         for params in many:
             given = {**c.fixed, **params} if c.fixed else params
-            values = {k: (proc(v) if (proc := c.binds.get(k)) else v) for k, v in given.items()}
-            rows.append([values[k] for k in c.order] if c.order is not None else values)
+            if c.order is not None:
+                rows.append([convert(k, given[k]) for k in c.order])
+            else:
+                rows.append({k: convert(k, v) for k, v in given.items()})
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         cursor.executemany(c.sql, rows)
         return int(cursor.rowcount)
