@@ -5,11 +5,14 @@
     python -m bench --repeat 5 --n 20000 --naive-n 4000 --out /tmp/results
     python -m bench --workload deadlines   # only the deadlines workload (bench/deadlines.py)
     python -m bench --workload notices     # only the notices workload (bench/notices.py)
+    python -m bench --workload sweeps      # only the sweeps workload (bench/sweeps.py)
 
 All workloads run by default: ``lifecycle``, then ``deadlines`` (due dates per second for duban's
 ``Calendar.due``, and how often SpiffWorkflow's and APScheduler's date arithmetic differs from the law), then
 ``notices`` (notices rendered and queued per second by ``assign`` fires, and dispatched per second to a
-loopback SMTP server).
+loopback SMTP server), then ``sweeps`` (the cost of an idle deadline sweep over a million open items, and
+escalations per second working off a backlog, on SQLite and on PostgreSQL with 1, 2 and 4 daemons, against
+SpiffWorkflow timers and APScheduler jobs).
 
 Each run is a fresh process (so peak RSS is that run's) with a fresh SQLite file in a temporary
 folder. Runs alternate between contestants. Writes ``<out>/<YYYY-MM-DD>-<hostname>.json`` and a
@@ -38,7 +41,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import deadlines, notices
+from bench import deadlines, notices, sweeps
 from bench.lifecycle import CONTESTANTS, OPERATIONS, PERCENTILES, run
 
 HERE = Path(__file__).resolve().parent
@@ -46,7 +49,7 @@ ROOT = HERE.parent
 DEFAULT_N = {"full": {"duban": 10_000, "naive": 2_000}, "quick": {"duban": 300, "naive": 100}}
 DEFAULT_REPEAT = {"full": 3, "quick": 1}
 PACKAGES = ("duban", "transitions", "SQLAlchemy", "sqlmodel", "pydantic", "alembic")
-WORKLOADS = ("lifecycle", "deadlines", "notices")
+WORKLOADS = ("lifecycle", "deadlines", "notices", "sweeps")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -54,10 +57,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--quick",
         action="store_true",
-        help="a smoke run: duban 300, naive 100 lifecycles, 1 run; 10,000 due dates, 3 runs; 100 assign fires, 3 runs",
+        help="a smoke run: duban 300, naive 100 lifecycles, 1 run; 10,000 due dates, 3 runs; 100 assign fires, "
+        "3 runs; sweeps over 20,000 idle and 500 overdue items, 1 run",
     )
     p.add_argument(
-        "--repeat", type=int, help="runs per contestant (default 3, quick 1; deadlines 5, quick 3; notices 3)"
+        "--repeat",
+        type=int,
+        help="runs per contestant (default 3, quick 1; deadlines 5, quick 3; notices 3; sweeps 3, quick 1)",
     )
     p.add_argument(
         "--n",
@@ -73,6 +79,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--notices-n", type=int, help="assign fires (3 notices each) per notices run (default 1000, quick 100)"
     )
     p.add_argument(
+        "--sweeps-n",
+        type=int,
+        help="overdue items per loaded sweeps run, both backends (default SQLite 20000, PostgreSQL 10000; quick 500)",
+    )
+    p.add_argument(
         "--durability",
         choices=["normal", "full"],
         default="normal",
@@ -85,6 +96,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args.mode = mode
     args.deadlines_repeat = args.repeat or deadlines.DEFAULT_REPEAT[mode]
     args.notices_repeat = args.repeat or notices.DEFAULT_REPEAT[mode]
+    args.sweeps_repeat = args.repeat  # None: the sweeps workload picks its own per part
     args.repeat = args.repeat or DEFAULT_REPEAT[mode]
     args.sizes = {
         "duban": args.n or defaults["duban"],
@@ -92,8 +104,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     }
     args.deadlines_n = args.deadlines_n or deadlines.DEFAULT_N[mode]
     args.notices_n = args.notices_n or notices.DEFAULT_N[mode]
-    if args.repeat < 1 or min(args.sizes.values()) < 1 or args.deadlines_n < 1 or args.notices_n < 1:
-        p.error("--repeat, --n, --naive-n, --deadlines-n and --notices-n must be at least 1")
+    # None: the sweeps workload picks its own sizes (SQLite and PostgreSQL differ unless one is given).
+    if min(args.repeat, *args.sizes.values(), args.deadlines_n, args.notices_n, args.sweeps_n or 1) < 1:
+        p.error("--repeat, --n, --naive-n, --deadlines-n, --notices-n and --sweeps-n must be at least 1")
     args.workloads = [w for w in WORKLOADS if not args.workload or w in args.workload]
     args.contestants = [c for c in CONTESTANTS if not args.only or c in args.only]
     return args
@@ -267,7 +280,7 @@ def markdown(report: dict[str, Any]) -> str:
 
 
 def render(report: dict[str, Any]) -> str:
-    """The Markdown file: the lifecycle report as before, then the deadlines and notices sections if they ran."""
+    """The Markdown file: the lifecycle report as before, then the sections of the other workloads that ran."""
     if "results" in report:
         text = markdown(report)
     else:
@@ -287,6 +300,8 @@ def render(report: dict[str, Any]) -> str:
         text += "\n" + deadlines.markdown(report["deadlines"])
     if "notices" in report:
         text += "\n" + notices.markdown(report["notices"])
+    if "sweeps" in report:
+        text += "\n" + sweeps.markdown(report["sweeps"])
     return text
 
 
@@ -316,6 +331,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     notice_figures = None
     if "notices" in args.workloads:
         notice_figures = notices.workload(args.mode, args.notices_repeat, args.notices_n, args.durability)
+    sweep_figures = None
+    if "sweeps" in args.workloads:
+        sweep_figures = sweeps.workload(args.mode, args.sweeps_repeat, args.sweeps_n, digest)
     changed = source_digest() != digest
     if changed:
         print(
@@ -354,6 +372,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         report["deadlines"] = due_dates
     if notice_figures is not None:
         report["notices"] = notice_figures
+    if sweep_figures is not None:
+        report["sweeps"] = sweep_figures
     args.out.mkdir(parents=True, exist_ok=True)
     stem = f"{report['date']}-{report['machine']['hostname']}"
     if args.workloads != list(WORKLOADS):  # a partial run does not overwrite a whole one of the same day
@@ -372,6 +392,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if notice_figures is not None:
         print()
         print(notices.table(notice_figures))
+    if sweep_figures is not None:
+        print()
+        print(sweeps.table(sweep_figures))
+        print()
+        print(sweeps.plans(sweep_figures))
     print(f"\nwrote {args.out / stem}.json and .md")
     return 0
 

@@ -86,8 +86,8 @@ def run(
     """Add *n* date jobs (run dates cycling through *runs_at*), probe for due jobs at *idle_at* and
     *due_at*, then run them all at *due_at* through the scheduler. Returns the figures."""
     global _ran, _expected
-    schedulers_base.datetime = FrozenClock  # type: ignore[misc]  # the clock injection described above
-    executors_base.datetime = FrozenClock  # type: ignore[misc]
+    schedulers_base.datetime = FrozenClock  # the clock injection described above
+    executors_base.datetime = FrozenClock
     FrozenClock.instant = idle_at
     store = SQLAlchemyJobStore(engine=_engine(Path(folder) / "jobs.db"))
     scheduler = BackgroundScheduler(

@@ -94,17 +94,19 @@ def _next_timer(wf: BpmnWorkflow) -> str | None:
     values = [e.value for e in wf.waiting_events() if e.event_type.endswith("TimerEventDefinition")]
     if not values:
         return None
-    return min(timer.TimerEventDefinition.get_datetime(v) for v in values).isoformat()
+    return str(min(timer.TimerEventDefinition.get_datetime(v) for v in values).isoformat())
 
 
 def _timer_fired(wf: BpmnWorkflow) -> bool:
     return any(t.task_spec.name == "reply_due" and t.state == TaskState.COMPLETED for t in wf.get_tasks())
 
 
-def run(n: int, folder: str, start: dt.datetime, idle_at: dt.datetime, due_at: dt.datetime, probes: int) -> dict[str, Any]:
+def run(
+    n: int, folder: str, start: dt.datetime, idle_at: dt.datetime, due_at: dt.datetime, probes: int
+) -> dict[str, Any]:
     """Build *n* waiting workflows (timer reached at *start*), sweep them idle at *idle_at* (index probes
     and a full scan), then sweep them all due at *due_at*. Returns the figures."""
-    timer.datetime = FrozenClock  # type: ignore[misc]  # the clock injection described above
+    timer.datetime = FrozenClock  # the clock injection described above
     parser = BpmnParser()
     parser.add_bpmn_xml(etree.fromstring(BPMN.encode()), filename="reply_clock.bpmn")
     spec = parser.get_spec("reply_clock")
