@@ -570,8 +570,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-# The daemon's commands live in their own module; importing it adds them to `app`.
-from workflow import cli_daemon  # noqa: E402, F401
+# The daemon's, the import and the report commands live in their own modules; importing one adds
+# its commands to `app`.
+from workflow import cli_daemon, cli_import, cli_report  # noqa: E402, F401
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -110,11 +110,40 @@ def run_demo(
         for month in range(2, 13):
             s.sweep(f"2026-{month:02d}-01")
         s.play()
-        dispatched = eng.dispatch(dt.datetime(2026, 12, 31, 18, tzinfo=SHANGHAI), limit=10_000)
+        year_end = dt.datetime(2026, 12, 31, 18, tzinfo=SHANGHAI)
+        dispatched = eng.dispatch(year_end, limit=10_000)
         summary = _summary(eng, s, echo) | {"notices_written": dispatched["sent"], "notices_folder": str(folder)}
         if echo:
             echo(f"  {dispatched['sent']} notices sent through the folder channel to {folder}/")
+        summary["report_files"] = _write_report(eng, year_end, Path(out), url, echo)
         return summary
+
+
+def _write_report(eng: Engine, now: dt.datetime, out: Path, url: str, echo: Callable[[str], None] | None) -> list[str]:
+    """The year's follow-up review report (回头看), as the printable HTML page and the Excel ledgers."""
+    report = eng.report("followup", year=2026, now=now)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in ("followup-report.html", "followup-report.xlsx"):
+        path = out / name
+        try:
+            report.write(path)
+        except ModuleNotFoundError as exc:  # a renderer not installed: the demo still ends well
+            if echo:
+                echo(f"  ({name} not written: {exc})")
+            continue
+        written.append(str(path))
+    if echo:
+        rates = report.data["summary"]["rates"]
+        echo("")
+        echo("回头看报告 (follow-up review report): " + ", ".join(written))
+        echo(
+            "  按期答复率 {} · 办结率 {} · 满意率 {} · 落实率 {} · 整改率 {}".format(
+                *(rates[k]["percent"] for k in ("on_time", "closed", "satisfaction", "promise_kept", "rectified"))
+            )
+        )
+        echo(f"  again, or in other formats: duban --db {url} report followup --year 2026 -o report.docx")
+    return written
 
 
 def _suggestions(s: _Script) -> None:
@@ -429,7 +458,6 @@ def _summary(eng: Engine, s: _Script, echo: Callable[[str], None] | None) -> dic
         echo(f"  满意率 (satisfied or basically satisfied over rated): {satisfied}/{len(rated)}")
         echo(f"  重新办理 (items re-handled at least once): {summary['rehandled']}")
         echo(f"  审计链 (audit chain): {'完整 intact' if not breaks else 'BROKEN'}")
-        echo("  (the full follow-up review report arrives with `duban report followup`)")
         by_type = Counter(n["type"] for n in eng.outbox())
         echo(
             f"  通知 (notices): {sum(by_type.values())} — " + ", ".join(f"{k} {v}" for k, v in sorted(by_type.items()))

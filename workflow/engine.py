@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -43,6 +43,9 @@ from workflow.notify import Notices, queue_fire, report_overdue
 from workflow.registry import Context, Registry
 from workflow.sweep import SweepResult, default_worker, produce, sweep
 from workflow.yamlfile import LocatedYAML
+
+if TYPE_CHECKING:
+    from workflow.reports import FollowupReport
 
 __all__ = ["SHANGHAI", "Engine"]
 
@@ -248,36 +251,42 @@ class Engine:
     ) -> Item:
         """Create an item of *kind* from its submission fields; returns it in its initial state."""
         at = self._instant(at)
-        def_id = self._current_id(kind)
-        defn, _machine, params = self._version(def_id)
-        values = check_data(defn.submit.fields, {**(data or {}), **fields})
         with self.db.begin() as conn:
-            item = {"id": None, "kind": kind, "round": 0, "data": values, "key_supervised": False}
-            ctx = Context(defn.initial, item, values, actor, at, conn, defn, params, "submit")
-            ctx.authorize(defn.submit.roles)
-            for name in defn.submit.guards:
-                self.registry.guards[name](ctx)
-            stored = plain(values)
-            row = {
-                "kind": kind,
-                "definition_id": def_id,
-                "state": defn.initial,
-                "title": stored["title"],
-                "year": at.astimezone(SHANGHAI).year,
-                "round": 0,
-                "key_supervised": False,
-                "data": stored,
-                "version": 1,
-                "audit_seq": 1,
-                "audit_head": GENESIS,
-                "created_at": at,
-                "updated_at": at,
-            }
-            row["id"] = _INSERT_ITEM.execute(conn, row).fetchone()[0]
-            audit = audit_values(row["id"], 1, GENESIS, at, actor, "submit", None, defn.initial, stored)
-            INSERT_AUDIT.execute(conn, audit)
-            _SET_HEAD.execute(conn, {"w_id": row["id"], "audit_head": audit["hash"]})
-            row["audit_head"] = audit["hash"]
+            return self._submit_in(conn, kind, actor, at, {**(data or {}), **fields})
+
+    def _submit_in(
+        self, conn: sa.Connection, kind: str, actor: Actor, at: dt.datetime, data: Mapping[str, Any]
+    ) -> Item:
+        """Submit inside the caller's transaction (an import writes all its rows in one); *at* is UTC."""
+        def_id = self._current_id(kind)
+        defn, _machine, params = self._version(def_id, conn)
+        values = check_data(defn.submit.fields, data)
+        item = {"id": None, "kind": kind, "round": 0, "data": values, "key_supervised": False}
+        ctx = Context(defn.initial, item, values, actor, at, conn, defn, params, "submit")
+        ctx.authorize(defn.submit.roles)
+        for name in defn.submit.guards:
+            self.registry.guards[name](ctx)
+        stored = plain(values)
+        row = {
+            "kind": kind,
+            "definition_id": def_id,
+            "state": defn.initial,
+            "title": stored["title"],
+            "year": at.astimezone(SHANGHAI).year,
+            "round": 0,
+            "key_supervised": False,
+            "data": stored,
+            "version": 1,
+            "audit_seq": 1,
+            "audit_head": GENESIS,
+            "created_at": at,
+            "updated_at": at,
+        }
+        row["id"] = _INSERT_ITEM.execute(conn, row).fetchone()[0]
+        audit = audit_values(row["id"], 1, GENESIS, at, actor, "submit", None, defn.initial, stored)
+        INSERT_AUDIT.execute(conn, audit)
+        _SET_HEAD.execute(conn, {"w_id": row["id"], "audit_head": audit["hash"]})
+        row["audit_head"] = audit["hash"]
         return _item(row, defn)
 
     def fire(
@@ -450,6 +459,17 @@ class Engine:
             lease=dt.timedelta(seconds=lease),
             stop=stop,
         )
+
+    def report(self, name: str = "followup", **options: Any) -> FollowupReport:
+        """The follow-up review report (回头看): figures computed by the database over the items the
+        filters select (``year``, ``session``, ``date_from``, ``date_to``, ``kind``, ``units``,
+        ``key_only``, ``state``), as of ``now`` (default: the clock). See
+        :func:`workflow.reports.followup` for every option and ``docs/followup-report.md`` for the data."""
+        from workflow.reports import REPORTS
+
+        if name not in REPORTS:
+            raise ValidationError("name", f"no report {name!r}; reports: {', '.join(REPORTS)}")
+        return REPORTS[name](self, **options)
 
     def report_overdue(self, now: dt.datetime | None = None) -> int:
         """Queue the 逾期通报 to the office: every open deadline whose period has ended by *now*, with its

@@ -7,14 +7,17 @@ print ``str(err)`` as a one-line message and never a traceback.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 __all__ = [
     "ConflictError",
     "DaemonConflict",
     "DefinitionError",
+    "ImportRejected",
     "InvalidTransition",
     "NotFound",
     "PermissionDenied",
+    "RowProblem",
     "ValidationError",
     "WorkflowError",
 ]
@@ -83,3 +86,38 @@ class ValidationError(WorkflowError):
 
 class NotFound(WorkflowError):
     """No item (or party, or definition) with that identifier."""
+
+
+@dataclass(frozen=True, slots=True)
+class RowProblem:
+    """One problem with an import file, where the office will look for it.
+
+    ``row`` is the row number Excel shows (the header is usually row 1); ``row`` and ``column`` are
+    None for a problem with the whole file (not a spreadsheet at all).
+    """
+
+    file: str
+    row: int | None
+    column: str | None
+    message: str
+    severity: str = "error"  # "error" (the row is not imported) or "warning" (it is)
+
+    def __str__(self) -> str:
+        where = self.file if self.row is None else f"{self.file}:{self.row}:{self.column or ''}"
+        return f"{where}: {'warning: ' if self.severity == 'warning' else ''}{self.message}"
+
+
+class ImportRejected(ValidationError):
+    """An import file has bad rows, or is not a spreadsheet at all; nothing was imported.
+
+    ``problems`` lists every error found (each row checked), each with its row and column.
+    """
+
+    def __init__(self, file: str, problems: Sequence[RowProblem]):
+        self.problems = list(problems)
+        more = len(self.problems) - 1
+        text = (str(self.problems[0]) if self.problems else f"{file}: rejected") + (
+            f" (and {more} more)" if more else ""
+        )
+        self.field, self.message = file, text
+        WorkflowError.__init__(self, text)  # str() is FILE:ROW:COLUMN: message, not ValidationError's "field: …"

@@ -1,0 +1,183 @@
+"""The follow-up review report as text: JSON (the documented schema), Markdown, and CSV (the items
+ledger, one row per item; the other ledgers are sheets of the XLSX)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from workflow.report_defs import CATEGORY_LABELS, RATE_LABELS
+
+__all__ = ["ITEM_COLUMNS", "render"]
+
+#: The items ledger's columns: (key in ``data["items"]``, heading users see).
+ITEM_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("item_id", "序号 (id)"),
+    ("number", "编号 (number)"),
+    ("kind", "类别 (kind)"),
+    ("title", "标题 (title)"),
+    ("session", "会次 (session)"),
+    ("submitted_on", "提交日期 (submitted)"),
+    ("units", "主办/分办单位 (units)"),
+    ("co_units", "协办单位 (co-units)"),
+    ("state_label", "状态 (state)"),
+    ("key_supervised", "重点督办 (key)"),
+    ("round", "办理轮次 (round)"),
+    ("reply_due", "答复期限 (reply due)"),
+    ("replied_on", "答复日期 (replied)"),
+    ("on_time", "按期答复 (on time)"),
+    ("category", "答复类别 (category)"),
+    ("result_label", "测评结果 (rating)"),
+)
+
+
+def render(data: dict[str, Any], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    if fmt == "csv":
+        return items_csv(data)
+    if fmt == "md":
+        return markdown(data)
+    raise ValueError(f"not a text format: {fmt!r}")
+
+
+def cell(value: Any) -> str:
+    """A value as a reader sees it in a table cell."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, (list, tuple)):
+        return "、".join(map(str, value))
+    if isinstance(value, dict) and "percent" in value:
+        return str(value["percent"])
+    return str(value)
+
+
+def items_csv(data: dict[str, Any]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([heading for _, heading in ITEM_COLUMNS])
+    for row in data["items"]:
+        writer.writerow([cell(row[key]) for key, _ in ITEM_COLUMNS])
+    return buffer.getvalue()
+
+
+def markdown(data: dict[str, Any]) -> str:
+    out: list[str] = [f"# {data['title']}", "", f"{data['office']} · 截至 {data['generated_at']}", ""]
+    shown = [f"{k}: {cell(v)}" for k, v in data["filters"].items() if v not in (None, [], False)]
+    out += [f"筛选条件 (filters): {'; '.join(shown) if shown else '全部 (all items)'}", ""]
+    if data["empty"]:
+        out += ["**本次筛选没有任何事项 (nothing selected): 没有可统计的数字。**", ""]
+    summary = data["summary"]
+    out += ["## 总体情况 (summary)", "", f"事项数 (items): {summary['items']}", ""]
+    out += _table(
+        ["指标 (figure)", "比率 (rate)", "分子 (numerator)", "分母 (denominator)"],
+        [[RATE_LABELS.get(k, k), r["percent"], r["numerator"], r["denominator"]] for k, r in summary["rates"].items()],
+    )
+    out += _table(
+        ["类别 (kind)", "状态 (state)", "件数 (count)"],
+        [[s.get("kind_label", s["kind"]), s["label"], s["count"]] for s in summary["by_stage"]],
+    )
+    out += _table(
+        ["答复类别 (category)", "件数 (count)"],
+        [[f"{g} {CATEGORY_LABELS[g]}", n] for g, n in summary["grades"].items()],
+    )
+    out += ["## 承办单位 (units)", ""]
+    out += _table(
+        ["排名", "单位", "事项", "已答复", "按期答复", "按期答复率", "逾期未办", "最长逾期 (天)", "满意率", "重新办理",
+         "末位"],
+        [
+            [u["rank"], u["unit"], u["items"], u["replied"], u["replied_on_time"], u["on_time"], u["overdue_now"],
+             u["longest_overdue_days"], u["satisfaction"], u["rehandled"], "⚑" if u["flagged"] else ""]
+            for u in data["units"]
+        ],
+    )  # fmt: skip
+    out += _section(
+        "不满意事项 (unsatisfied items)",
+        data["unsatisfied"],
+        ["id", "标题", "承办单位", "各轮情况 (rounds)", "目前状态"],
+        lambda r: [r["item_id"], r["title"], r["units"], "; ".join(_round(x) for x in r["rounds"]), r["state_label"]],
+    )
+    out += _section(
+        "答复承诺解决事项台账 (promises)",
+        data["promises"],
+        ["id", "标题", "单位", "承诺事项", "期限", "状态", "核实日期"],
+        lambda p: [p["item_id"], p["title"], p["unit"], p["what"], p["by"], p["status_label"], p["verified_on"]],
+    )
+    out += _section(
+        "建议重新办理 (closed, promise broken)",
+        data["reopen"],
+        ["id", "标题", "承诺事项", "原因"],
+        lambda r: [r["item_id"], r["title"], r["promise"], r["reason"]],
+    )
+    out += _section(
+        "重点督办事项 (key supervised items)",
+        data["key_items"],
+        ["id", "标题", "督办领导", "包案领导", "承办单位", "状态", "进展"],
+        lambda k: [k["item_id"], k["title"], k["supervising_leader"], k["case_leader"], k["units"], k["state_label"],
+                   k["progress"]],
+    )  # fmt: skip
+    out += ["## 审议意见 (review opinions)", ""]
+    if not data["review_opinions"]:
+        out += ["无 (none)", ""]
+    for ro in data["review_opinions"]:
+        second = "; 二次审议 (second review)" if ro["second_review"] else ""
+        out += [
+            f"### {ro['title']} (#{ro['item_id']})",
+            "",
+            f"{ro['state_label']}; 问题整改 {ro['rectified']}/{ro['total']} = {ro['rate']['percent']}{second}",
+            "",
+        ]
+        out += _table(
+            ["序号", "问题", "状态", "整改时限"],
+            [[p["number"], p["title"], p["status_label"], p["due"]] for p in ro["problems"]],
+        )
+        if ro["votes"]:
+            out += _table(
+                ["轮次", "满意", "基本满意", "不满意", "结果"],
+                [
+                    [v["round"], v["satisfied"], v["basically_satisfied"], v["unsatisfied"], v["result_label"]]
+                    for v in ro["votes"]
+                ],
+            )
+    out += _section(
+        "逾期未办 (overdue now)",
+        data["overdue"],
+        ["id", "标题", "单位", "期限", "截止日", "逾期天数", "督办级别"],
+        lambda o: [
+            o["item_id"],
+            o["title"],
+            o["unit"],
+            f"{o['label']} {o['subject_label']}".strip(),
+            o["due"],
+            o["days_overdue"],
+            o["level"],
+        ],
+    )
+    out += ["## 说明 (definitions)", ""]
+    out += [f"- **{key}**: {text}" for key, text in data["footnotes"].items()]
+    return "\n".join(out) + "\n"
+
+
+def _round(r: dict[str, Any]) -> str:
+    replied = f" 答复 {r['replied_on']}" if r["replied_on"] else ""
+    return f"第{r['round']}轮{replied} {r['result_label']}"
+
+
+def _section(
+    title: str, rows: Sequence[dict[str, Any]], headings: list[str], row: Callable[[dict[str, Any]], list[Any]]
+) -> list[str]:
+    return [f"## {title}", "", *(_table(headings, (row(r) for r in rows)) if rows else ["无 (none)", ""])]
+
+
+def _table(headings: list[str], rows: Iterable[list[Any]]) -> list[str]:
+    def text(value: Any) -> str:
+        return cell(value).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(headings) + " |", "|" + "---|" * len(headings)]
+    lines += ["| " + " | ".join(text(v) for v in r) + " |" for r in rows]
+    return [*lines, ""]

@@ -1,0 +1,164 @@
+"""Reading the spreadsheets offices keep: ``.xlsx`` workbooks and ``.csv`` text, as numbered rows.
+
+Rows are numbered the way Excel shows them (the first row is 1), so that an error message points
+at the row a clerk sees. A file that is not a spreadsheet at all (an image, a Word document, an old
+``.xls``) is named as such rather than half-read. CSV files from Excel on Chinese Windows are often
+GB18030 (or, saved as "Unicode text", UTF-16 with tabs), so those encodings are tried after UTF-8.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workflow.errors import ImportRejected, RowProblem
+
+__all__ = ["Sheet", "cell_text", "read_sheet"]
+
+#: Worksheets read in preference to the first one: duban's own export, then the office's usual name.
+PREFERRED_SHEETS = ("事项", "建议汇总表")
+_MAGIC = (
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"%PDF", "a PDF document"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"Rar!", "a RAR archive"),
+    (b"7z\xbc\xaf", "a 7-Zip archive"),
+)
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Office 97-2003 (.xls, .doc) and encrypted .xlsx
+
+
+@dataclass(slots=True)
+class Sheet:
+    """The rows of one worksheet: ``(row number as Excel shows it, cells)``, wholly blank rows left out."""
+
+    file: str
+    name: str | None  # the worksheet read, for a workbook
+    rows: list[tuple[int, list[Any]]]
+
+
+def read_sheet(path: str | Path) -> Sheet:
+    """Read *path* as an ``.xlsx`` workbook (sheet 事项 or 建议汇总表 if present, else the first) or as
+    CSV text; raise :class:`ImportRejected` naming the file when it is neither."""
+    path = Path(path)
+    file = str(path)
+
+    def reject(message: str) -> ImportRejected:
+        return ImportRejected(file, [RowProblem(file, None, None, message)])
+
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise reject("no such file") from None
+    except IsADirectoryError:
+        raise reject("is a folder, not a spreadsheet") from None
+    except OSError as exc:
+        raise reject(f"cannot read the file: {exc.strerror}") from None
+    if not raw.strip():
+        raise reject("the file is empty")
+    if raw.startswith(b"PK\x03\x04"):
+        return _read_xlsx(file, raw, reject)
+    if raw.startswith(_OLE2):
+        raise reject(
+            "not a supported spreadsheet: an old-format Excel .xls (Office 97-2003) or a password-protected "
+            "workbook; open it in Excel and save it as .xlsx (Excel 工作簿) or CSV"
+        )
+    for magic, what in _MAGIC:
+        if raw.startswith(magic):
+            raise reject(f"not a spreadsheet: the file is {what}; give an .xlsx workbook or a .csv file")
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        raise reject(f"not an .xlsx workbook (an .xlsx file is a ZIP archive; this one starts {raw[:8]!r})")
+    return _read_csv(file, raw, reject)
+
+
+def cell_text(value: Any) -> str:
+    """A cell as the text a clerk sees: numbers without a spurious ``.0``, dates as YYYY-MM-DD."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _read_xlsx(file: str, raw: bytes, reject: Any) -> Sheet:
+    from openpyxl import load_workbook
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            names = set(archive.namelist())
+    except zipfile.BadZipFile:
+        raise reject("not a spreadsheet: a damaged or incomplete ZIP/.xlsx file") from None
+    if "xl/workbook.xml" not in names:
+        what = "a Word document" if "word/document.xml" in names else "a ZIP archive"
+        raise reject(f"not a spreadsheet: the file is {what}; give an .xlsx workbook or a .csv file")
+    try:
+        book = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds on a corrupt workbook; all mean the same here
+        raise reject(f"cannot read the workbook: {type(exc).__name__}: {exc}".splitlines()[0]) from None
+    try:
+        sheets = {ws.title: ws for ws in book.worksheets}  # worksheets only: a chart sheet has no cells
+        if not sheets:
+            raise reject("the workbook has no worksheet")
+        name = next((n for n in PREFERRED_SHEETS if n in sheets), next(iter(sheets)))
+        sheet = sheets[name]
+        # A workbook's stored dimensions may be missing or wrong (some tools never write them):
+        # read every row actually present instead of trusting them.
+        sheet.reset_dimensions()
+        rows = [
+            (number, list(cells))
+            for number, cells in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1)
+            if any(cell_text(c) for c in cells)
+        ]
+    finally:
+        book.close()
+    return Sheet(file, name, rows)
+
+
+def _read_csv(file: str, raw: bytes, reject: Any) -> Sheet:
+    text = _decode(raw)
+    if text is None or "\x00" in text:
+        raise reject(
+            "not a spreadsheet: the file is neither an .xlsx workbook nor CSV text "
+            "(it is not UTF-8, GB18030 or UTF-16 text)"
+        )
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    delimiter = "\t" if first.count("\t") > first.count(",") else ","
+    rows = [
+        (number, list(cells))
+        for number, cells in enumerate(_records(text, delimiter), start=1)
+        if any(c.strip() for c in cells)
+    ]
+    return Sheet(file, None, rows)
+
+
+def _records(text: str, delimiter: str) -> Iterator[list[str]]:
+    # Each CSV record is one row in Excel, even when a quoted cell holds line breaks.
+    yield from csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+
+
+def _decode(raw: bytes) -> str | None:
+    """UTF-8 (with or without BOM), then UTF-16 with a BOM (Excel's "Unicode text"), then GB18030."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            return None
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return None
