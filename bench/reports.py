@@ -1,8 +1,9 @@
 """The reports workload: the follow-up review report (回头看) over 10,000 and 100,000 items with histories.
 
 **Population.** Ten template items are taken through the engine with dated fires, one per stage the
-report tells apart: an A reply met and rated satisfied and closed; a B reply a day late whose promise is
-past its date; a C reply rated unsatisfied, re-handled, closed, its promise found broken (a key item);
+report tells apart: a B reply met, rated satisfied and closed, its promise kept; a B reply a day late
+whose promise is past its date; a C reply rated unsatisfied, re-handled, closed, its promise found
+broken (a key item);
 a reassignment and an approved extension with a D reply; an item never replied; a split item rated
 unsatisfied whose re-handling is overdue; an item still within its period; a rejected item; a review
 opinion whose vote failed (second review, problems part rectified); a review opinion whose
@@ -114,9 +115,11 @@ def _templates(eng: Any) -> dict[str, int]:
     fire("answered", "2026-03-21", "accept", unit(T), hour=11)
     fire("answered", "2026-03-25", "record_contact", unit(T), stage="before", method="visit")
     fire("answered", "2026-04-01", "submit_co_opinion", unit(M), opinion="同意")
-    fire("answered", "2026-05-06", "reply", unit(T), category="A", text="已加密班次", signer="局长")
+    fire("answered", "2026-05-06", "reply", unit(T), category="B", text="已调整线路", signer="局长",
+         promises=[{"what": "加密班次", "by": "2026-06-30"}])  # fmt: skip
     fire("answered", "2026-05-20", "evaluate", result="satisfied")
     fire("answered", "2026-05-25", "close")
+    fire("answered", "2026-07-05", "verify_commitment", promise=promise("answered", 0), outcome="kept")
 
     suggestion("late_promise", "关于优化公交线路的建议")
     fire("late_promise", "2026-03-20", "assign", lead_unit=T)
@@ -259,14 +262,14 @@ class _RssPeak(threading.Thread):
 
     def __init__(self) -> None:
         super().__init__(daemon=True)
-        self.peak, self._stop = _rss_mib(), threading.Event()
+        self.peak, self._done = _rss_mib(), threading.Event()
 
     def run(self) -> None:
-        while not self._stop.wait(0.002):
+        while not self._done.wait(0.002):
             self.peak = max(self.peak, _rss_mib())
 
     def stop(self) -> float:
-        self._stop.set()
+        self._done.set()
         self.join()
         return max(self.peak, _rss_mib())
 

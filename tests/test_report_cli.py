@@ -110,6 +110,7 @@ def test_explicit_format_wins_over_the_extension(run: Run, tmp_path: Path) -> No
         (["--format", "docx"], "give -o FILE.docx"),
         (["-o", "report.txt"], "cannot tell the format"),
         (["--from", "2026-02-30"], "is not a date"),
+        (["--now", "yesterday"], "--now: cannot read 'yesterday'"),
         (["--year", "twenty"], "--year"),  # typer's own usage error
     ],
 )

@@ -66,6 +66,10 @@ def followup_command(
     chosen = format_for(output, fmt)
     if output is None and chosen in BINARY:
         raise ValidationError("--output", f"{chosen} is a binary format: give -o FILE.{chosen}")
+    try:
+        as_of = parse_when(now)
+    except ValidationError as exc:  # parse_when names --at, the option most commands have
+        raise ValidationError("--now", exc.message) from None
     with _engine(ctx) as eng:
         report = eng.report(
             "followup",
@@ -77,7 +81,7 @@ def followup_command(
             units=units or [],
             key_only=key_only,
             state=state,
-            now=parse_when(now),
+            now=as_of,
             flag_bottom=flag_bottom,
             flag_below=flag_below,
         )
