@@ -64,10 +64,11 @@ class _Script:
         """The daemon's pass on *when*: reminders and escalations that have fallen due."""
 
         def step() -> None:
-            produced = self.eng.due(dt.datetime.fromisoformat(when).replace(hour=8, tzinfo=SHANGHAI))
-            if self.echo and produced:
-                kinds = Counter(f"{s.clock} {'提醒' if s.kind == 'reminder' else f'{s.level}级督办'}" for s in produced)
-                self.echo(f"{when}  sweep: {', '.join(f'{k} ×{n}' for k, n in sorted(kinds.items()))}")
+            at = dt.datetime.fromisoformat(when).replace(hour=8, tzinfo=SHANGHAI)
+            counts = self.eng.sweep(at, dispatch=False, worker="demo").counts
+            done = {"提醒 reminders": counts["reminders"], "督办 escalations": counts["escalations"]}
+            if self.echo and any(done.values()):
+                self.echo(f"{when}  sweep: {', '.join(f'{k} ×{n}' for k, n in done.items() if n)}")
 
         self._queue.append((when, len(self._queue), step))
 
