@@ -404,6 +404,8 @@ def test_an_empty_database_reports_nothing(engine: Engine) -> None:
         ({"date_from": "2026-05-01", "date_to": "2026-04-01"}, "from", "after the end"),
         ({"year": "2026"}, "year", "2026"),
         ({"yaer": 2026}, "yaer", "'year'"),
+        ({"now": "2026-09-01"}, "now", "timezone-aware"),
+        ({"flag_bottom": -1}, "flag_bottom", "0 or more"),
     ],
 )
 def test_bad_filters_are_named_with_close_matches(eng: Engine, filters: dict[str, Any], field: str, hint: str) -> None:

@@ -273,3 +273,15 @@ def test_a_stop_request_ends_the_pass_after_the_batch_in_hand(db_url: str, clock
     rest = eng.sweep(OVERDUE, dispatch=False, batch=4)
     assert rest.counts["claimed"] == 6 and rest.counts["escalations"] == 18
     eng.close()
+
+
+def test_a_withdrawn_item_is_never_chased(eng: Engine) -> None:
+    """Withdrawing an item stops every clock it had running (reply, objection window, co-unit
+    opinions): no sweep reminds or escalates anyone about it afterwards."""
+    item = suggestion(eng)
+    eng.fire(item.id, "register")
+    eng.fire(item.id, "assign", lead_unit="市交通运输局", co_units=["市民政局"])
+    eng.fire(item.id, "withdraw")
+    assert eng.deadlines(item=item.id) == []
+    result = eng.sweep(OVERDUE, dispatch=False)
+    assert result.counts["claimed"] == 0 and escalations(eng, item.id) == []

@@ -371,10 +371,11 @@ def _start(ctx: Context, spec: ClockSpec, data: dict[str, Any], calendar: Calend
         _insert(ctx, spec, subject, own, FIXED, calendar.on(own, spec.label.split(" (")[0]), calendar)
 
 
-def _subject(ctx: Context, spec: ClockSpec) -> str:
-    """Which of a clock's deadlines a stop trigger names: the acting unit, a record, or the item."""
+def _subject(ctx: Context, spec: ClockSpec) -> str | None:
+    """Which of a clock's deadlines a stop trigger names: the acting unit's, a record's, the item's,
+    or (None) all of them: a per-unit clock stopped by someone other than a unit (the item withdrawn)."""
     if spec.subject == "unit":
-        return f"unit:{ctx.actor.party}"
+        return f"unit:{ctx.actor.party}" if ctx.actor.role == "unit" and ctx.actor.party else None
     if spec.subject and spec.subject in ctx.data:
         return f"{spec.subject}:{ctx.data[spec.subject]}"
     return ""

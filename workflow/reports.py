@@ -187,12 +187,17 @@ def followup(engine: Engine, **options: Any) -> FollowupReport:
     for key in options:
         if key not in OPTIONS:
             raise ValidationError(key, f"not a report option{_hint(key, OPTIONS)}; options: {', '.join(OPTIONS)}")
-    now = engine._instant(options.get("now"))
+    now = options.get("now")
+    if now is not None and (not isinstance(now, dt.datetime) or now.tzinfo is None):
+        raise ValidationError("now", f"must be a timezone-aware date and time, not {now!r}")
+    now = engine._instant(now)
     flag_bottom = options.get("flag_bottom", 3)
     flag_below = options.get("flag_below")
     if not isinstance(flag_bottom, int) or isinstance(flag_bottom, bool) or flag_bottom < 0:
         raise ValidationError("flag_bottom", f"must be a whole number of units, 0 or more, not {flag_bottom!r}")
-    if flag_below is not None and not (isinstance(flag_below, (int, float)) and 0 <= flag_below <= 1):
+    if flag_below is not None and (
+        isinstance(flag_below, bool) or not isinstance(flag_below, (int, float)) or not 0 <= flag_below <= 1
+    ):
         raise ValidationError("flag_below", f"must be a fraction between 0 and 1 (0.8 for 80%), not {flag_below!r}")
     clocks = dict(options.get("response_clocks") or RESPONSE_CLOCKS)
     with store.reading(engine.db) as conn, _no_cycle_collection():
