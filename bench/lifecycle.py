@@ -97,8 +97,9 @@ class DubanContestant:
         from workflow import Actor, Engine
 
         self.engine = Engine(f"sqlite:///{folder}/duban.db", durability=durability)
-        for unit in UNITS:
-            self.engine.add_party("unit", unit)
+        for k, unit in enumerate(UNITS):  # with addresses: the assign and reply fires render and queue notices
+            self.engine.add_party("unit", unit, handler=f"承办人{k}", contacts={"handler": f"unit{k}@gov.example"})
+        self.engine.add_party("deputy", DEPUTY, contacts={"address": "wangfang@rd.example"})
         self._actors = {who: Actor(*who) for who in {s.actor for s in STEPS}}
 
     def submit(self, at: dt.datetime, fields: Mapping[str, Any]) -> int:
@@ -121,7 +122,19 @@ def open_naive(folder: Path, durability: str) -> Contestant:
 
 
 #: name -> opener(folder, durability); the naive peer is imported only in the process that runs it.
-CONTESTANTS = {"duban": DubanContestant, "naive": open_naive}
+def open_raw(folder: Path, durability: str) -> Contestant:
+    from bench.raw import RawContestant
+
+    return RawContestant(folder, durability)
+
+
+def open_spiff(folder: Path, durability: str) -> Contestant:
+    from bench.peers.spiff_lifecycle import open_spiff as opener
+
+    return opener(folder, durability)
+
+
+CONTESTANTS = {"duban": DubanContestant, "naive": open_naive, "spiff": open_spiff, "raw": open_raw}
 
 
 def open_contestant(name: str, folder: Path, durability: str) -> Contestant:

@@ -130,6 +130,28 @@ def test_a_deployment_folder_replaces_a_bundled_year(tmp_path: Path) -> None:
     assert not calendar.is_working_day(dt.date(2025, 10, 8))
 
 
+def test_remembered_due_dates_are_forgotten_when_a_file_changes_the_days(tmp_path: Path) -> None:
+    """A due date the engine remembers is computed afresh once a calendar file is added or replaced."""
+    calendar = Calendar.load()
+    start = dt.date(2026, 9, 1)
+    first = calendar.remember(("due", start), lambda: calendar.due(start, "30 days"))
+    assert first.due == dt.date(2026, 10, 8)
+    assert calendar.remember(("due", start), lambda: calendar.due(start, "1 days")) is first  # remembered
+    path = tmp_path / "2026.yaml"
+    path.write_text("year: 2026\nsource: 替换用的通知\nholidays:\n  元旦:\n    rest: [2026-01-01]\n", encoding="utf-8")
+    calendar.add_file(path)
+    assert calendar.remember(("due", start), lambda: calendar.due(start, "30 days")).due == dt.date(2026, 10, 1)
+
+
+def test_the_memo_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long-running daemon's memo never holds more than memo_size results."""
+    calendar = Calendar.load()
+    monkeypatch.setattr(Calendar, "memo_size", 8)
+    for k in range(100):
+        assert calendar.remember(k, lambda k=k: k * 2) == k * 2
+        assert len(calendar._memo) <= 8
+
+
 HEAD = "year: 2026\nsource: 测试用通知\nholidays:\n"
 
 BAD = [

@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from workflow.errors import DefinitionError
 from workflow.yamlfile import LocatedYAML
+
+T = TypeVar("T")
 
 __all__ = ["Calendar", "Due", "Period", "PeriodError", "parse_period"]
 
@@ -150,6 +152,9 @@ class Calendar:
     work: dict[dt.date, str] = field(default_factory=dict)  # date -> 调休上班日 (for which holiday)
     sources: dict[int, str] = field(default_factory=dict)  # year -> notice
     files: dict[int, str] = field(default_factory=dict)  # year -> file it was read from
+    #: results the engine asks for again and again (the same period from the same day), see :meth:`remember`
+    _memo: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    memo_size: ClassVar[int] = 4096
 
     @classmethod
     def load(cls, folders: Iterable[str | Path] | None = None) -> Calendar:
@@ -174,6 +179,22 @@ class Calendar:
         self.work.update(work)
         self.sources[year] = source
         self.files[year] = str(path)
+        self._memo.clear()
+
+    def remember(self, key: Hashable, make: Callable[[], T]) -> T:
+        """``make()``, computed once per *key* while the calendar's days stay as they are.
+
+        Fires start the same periods from the same few days over and over; a due date costs a walk
+        over the calendar (up to a few hundred days for working-day periods). Loading a file forgets
+        everything; past :attr:`memo_size` keys the memo starts afresh rather than grow without bound.
+        """
+        if key in self._memo:
+            found: T = self._memo[key]
+            return found
+        if len(self._memo) >= self.memo_size:
+            self._memo.clear()
+        made = self._memo[key] = make()
+        return made
 
     @property
     def years(self) -> list[int]:

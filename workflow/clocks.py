@@ -279,6 +279,16 @@ def _levels(p: _Parser, raw: Any, path: tuple[str | int, ...]) -> tuple[Level, .
 
 def schedule(spec: ClockSpec, due: dt.date, calendar: Calendar) -> list[Step]:
     """The reminders (days before *due*, at 00:00) and escalation levels (after the deadline), in order."""
+    # Keyed by identity (a spec holds dicts): the spec is kept in the value, so its id is not reused.
+    kept, steps = calendar.remember(("schedule", id(spec), due), lambda: (spec, _schedule(spec, due, calendar)))
+    return steps if kept is spec else _schedule(spec, due, calendar)
+
+
+def _due(calendar: Calendar, start: dt.date, period: str, event: str) -> Due:
+    return calendar.remember(("due", start, period, event), lambda: calendar.due(start, period, event))
+
+
+def _schedule(spec: ClockSpec, due: dt.date, calendar: Calendar) -> list[Step]:
     deadline = dt.datetime.combine(due + dt.timedelta(days=1), dt.time(), SHANGHAI)
     steps: list[Step] = []
     for text in sorted(spec.reminders, key=lambda r: _days(r), reverse=True):
@@ -351,7 +361,7 @@ def _start(ctx: Context, spec: ClockSpec, data: dict[str, Any], calendar: Calend
         _close(ctx, spec, "replaced", "")
         name = spec.long_period if spec.long_period and data.get(spec.long_when or "") else spec.period
         period = str(ctx.params[str(name)])
-        _insert(ctx, spec, "", _today(ctx), period, calendar.due(_today(ctx), period, event), calendar)
+        _insert(ctx, spec, "", _today(ctx), period, _due(calendar, _today(ctx), period, event), calendar)
         return
     ids = ctx.created.get(spec.each, [])
     today = _today(ctx)
@@ -365,7 +375,7 @@ def _start(ctx: Context, spec: ClockSpec, data: dict[str, Any], calendar: Calend
         subject = f"{spec.subject}:{key}"
         if spec.date is None:
             period = str(ctx.params[str(spec.period)])
-            _insert(ctx, spec, subject, today, period, calendar.due(today, period, event), calendar)
+            _insert(ctx, spec, subject, today, period, _due(calendar, today, period, event), calendar)
             continue
         own: dt.date = record[spec.date]  # the record's own date is the last day (a past one is overdue at once)
         _insert(ctx, spec, subject, own, FIXED, calendar.on(own, spec.label.split(" (")[0]), calendar)

@@ -72,6 +72,24 @@ _MUTATING = {
 }
 PARTS = ("subject.txt", "body.txt", "body.html")
 _NOTICE, _INCIDENT, _PARTY = TABLES["duban_notice"], TABLES["duban_incident"], TABLES["duban_party"]
+_ASSIGNMENT, _PROBLEM, _DEADLINE = TABLES["duban_assignment"], TABLES["duban_problem"], TABLES["duban_deadline"]
+_UNITS_OF = Prepared(
+    sa.select(_ASSIGNMENT.c.item_id, _ASSIGNMENT.c.unit, _ASSIGNMENT.c.role)
+    .where(_ASSIGNMENT.c.item_id == sa.bindparam("w_item"), _ASSIGNMENT.c.active)
+    .order_by(_ASSIGNMENT.c.id)
+)
+_PROBLEMS_OF = Prepared(
+    sa.select(_PROBLEM).where(_PROBLEM.c.item_id == sa.bindparam("w_item")).order_by(_PROBLEM.c.number)
+)
+_INSERT_INCIDENT = Prepared(sa.insert(_INCIDENT), [c.key for c in _INCIDENT.c if c.key != "id"])
+_OPEN_DEADLINE = Prepared(
+    sa.select(_DEADLINE).where(
+        _DEADLINE.c.item_id == sa.bindparam("w_item"),
+        _DEADLINE.c.clock == sa.bindparam("w_clock"),
+        _DEADLINE.c.subject == "",
+        sa.or_(_DEADLINE.c.state == "running", _DEADLINE.c.state == "paused"),  # IN would expand per call
+    )
+)
 _PARTY_BY_NAME = Prepared(
     sa.select(_PARTY).where(_PARTY.c.role == sa.bindparam("w_role"), _PARTY.c.name == sa.bindparam("w_name"))
 )
@@ -324,16 +342,23 @@ class Lookup:
         ids = [i for i in item_ids if i not in self.units]
         if not ids:
             return
-        a, p = _ASSIGNMENT, _PROBLEM
         for i in ids:
             self.units[i], self.problems[i] = [], []
-        found = conn.execute(
-            sa.select(a.c.item_id, a.c.unit, a.c.role).where(a.c.item_id.in_(ids), a.c.active).order_by(a.c.id)
-        )
-        for row in found:
-            self.units[row.item_id].append((row.unit, row.role))
-        for prob in conn.execute(sa.select(p).where(p.c.item_id.in_(ids)).order_by(p.c.item_id, p.c.number)):
-            self.problems[prob.item_id].append(dict(prob._mapping))
+        units: Iterable[Mapping[Any, Any]]
+        problems: Iterable[Mapping[Any, Any]]
+        if len(ids) == 1:  # a fire's own item: prepared statements, no IN list to expand
+            units = _UNITS_OF.rows(conn, {"w_item": ids[0]})
+            problems = _PROBLEMS_OF.rows(conn, {"w_item": ids[0]})
+        else:
+            a, p = _ASSIGNMENT, _PROBLEM
+            selected = sa.select(a.c.item_id, a.c.unit, a.c.role).where(a.c.item_id.in_(ids), a.c.active)
+            units = conn.execute(selected.order_by(a.c.id)).mappings()
+            in_order = p.c.item_id.in_(ids)
+            problems = conn.execute(sa.select(p).where(in_order).order_by(p.c.item_id, p.c.number)).mappings()
+        for row in units:
+            self.units[row["item_id"]].append((row["unit"], row["role"]))
+        for prob in problems:
+            self.problems[prob["item_id"]].append(dict(prob))
 
     def forget(self, item_id: int) -> None:
         """Read the item's units and problems afresh next time (a fire changed them)."""
@@ -415,8 +440,7 @@ def resolve(
 
 
 def record_incidents(conn: sa.Connection, item_id: int | None, problems: list[str], now: dt.datetime) -> None:
-    if problems:
-        conn.execute(sa.insert(_INCIDENT), _incident_rows(item_id, problems, now))
+    _INSERT_INCIDENT.execute_many(conn, _incident_rows(item_id, problems, now))
 
 
 def _incident_rows(item_id: int | None, problems: list[str], now: dt.datetime) -> list[dict[str, Any]]:
@@ -436,7 +460,7 @@ class Outbox:
     def write(self, conn: sa.Connection) -> int:
         """Insert what was gathered; returns how many notices were new."""
         if self.incidents:
-            conn.execute(sa.insert(_INCIDENT), self.incidents)
+            _INSERT_INCIDENT.execute_many(conn, self.incidents)
         return insert_notices(conn, self.notices)
 
 
@@ -466,7 +490,6 @@ def _catalogue(path: Path) -> dict[str, NoticeType]:
     return out
 
 
-_ASSIGNMENT, _PROBLEM, _DEADLINE = TABLES["duban_assignment"], TABLES["duban_problem"], TABLES["duban_deadline"]
 _CATEGORY = {"A": "已解决或基本解决", "B": "正在解决或列入规划", "C": "因条件限制待以后解决", "D": "留作参考"}
 _RESULT = {"satisfied": "满意", "basically_satisfied": "基本满意", "unsatisfied": "不满意"}
 _UNIT_ROLE = {"lead": "主办", "co": "协办", "split": "分办"}
@@ -546,18 +569,7 @@ def units_for(conn: sa.Connection, item_id: int, which: str, lookup: Lookup | No
 
 
 def open_deadline(conn: sa.Connection, item_id: int, clock: str, label: str) -> dict[str, Any] | None:
-    row = (
-        conn.execute(
-            sa.select(_DEADLINE).where(
-                _DEADLINE.c.item_id == item_id,
-                _DEADLINE.c.clock == clock,
-                _DEADLINE.c.subject == "",
-                _DEADLINE.c.state.in_(("running", "paused")),
-            )
-        )
-        .mappings()
-        .first()
-    )
+    row = _OPEN_DEADLINE.first(conn, {"w_item": item_id, "w_clock": clock})
     return None if row is None else {**row, "label": label}
 
 

@@ -29,6 +29,8 @@ _INSERT_CONTACT = Prepared(sa.insert(_contact), [c.key for c in _contact.c if c.
 _UPDATE_ASSIGNMENT = sa.update(_assignment).where(_assignment.c.id == sa.bindparam("w_id"))
 _SET_ASSIGNMENT: dict[tuple[str, ...], Prepared] = {}  # one prepared UPDATE per set of columns
 _UNIT_NAMES = sa.select(_party.c.name).where(_party.c.role == "unit")
+_UNIT_KNOWN = Prepared(sa.select(_party.c.id).where(_party.c.role == "unit", _party.c.name == sa.bindparam("w_name")))
+_INSERT_ASSIGNMENT = Prepared(sa.insert(_assignment), [c.key for c in _assignment.c if c.key != "id"])
 
 
 # ---- guards ---------------------------------------------------------------------------------
@@ -62,12 +64,11 @@ def _units_valid(ctx: Context) -> None:
     for i, unit in enumerate(ctx.data.get("co_units", [])):
         if unit in leads:
             raise ValidationError(f"co_units[{i}]", f"{unit!r} is already a lead unit of this item")
-    known = set(ctx.conn.execute(_UNIT_NAMES).scalars())
     named = [("lead_unit", lead)] if lead else [(f"split_units[{i}]", u) for i, u in enumerate(split)]
     named += [(f"co_units[{i}]", u) for i, u in enumerate(ctx.data.get("co_units", []))]
     for field, unit in named:
-        if unit not in known:
-            close = difflib.get_close_matches(unit, known, n=1)
+        if _UNIT_KNOWN.first(ctx.conn, {"w_name": unit}) is None:
+            close = difflib.get_close_matches(unit, ctx.conn.execute(_UNIT_NAMES).scalars().all(), n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
             raise ValidationError(
                 field, f"unknown unit {unit!r}; {hint}register it first (Engine.add_party / duban party add unit NAME)"
@@ -167,8 +168,8 @@ def _open(ctx: Context) -> None:
     lead = ctx.data.get("lead_unit")
     rows = [(lead, "lead")] if lead else [(u, "split") for u in ctx.data.get("split_units", [])]
     rows += [(u, "co") for u in ctx.data.get("co_units", [])]
-    ctx.conn.execute(
-        sa.insert(_assignment),
+    _INSERT_ASSIGNMENT.execute_many(
+        ctx.conn,
         [
             {
                 "item_id": ctx.item["id"],
@@ -176,6 +177,7 @@ def _open(ctx: Context) -> None:
                 "role": r,
                 "state": "assigned",
                 "active": True,
+                "opinion": None,
                 "reply": {},
                 "assigned_at": ctx.at,
                 "updated_at": ctx.at,
