@@ -10,6 +10,7 @@ from conftest import T0, snapshot, suggestion, to_handling, to_replied, unit
 
 from workflow import (
     Actor,
+    BatchError,
     ConflictError,
     Engine,
     InvalidTransition,
@@ -222,3 +223,59 @@ def test_changed_definition_is_a_new_version_and_items_in_flight_keep_theirs(db_
     again = Engine(db_url, definitions=folder)
     assert suggestion(again).definition_version == new_item.definition_version
     again.close()
+
+
+def test_fire_many_assigns_a_meeting_s_items_as_single_fires_would(engine: Engine) -> None:
+    """fire_many gives each item its own data on top of the shared data, and leaves every item with the
+    state, assignments, deadlines, audit rows and notices a single fire would have given it."""
+    single, *batch = [suggestion(engine, title=f"建议{k}") for k in range(4)]
+    for item in (single, *batch):
+        engine.fire(item.id, "register")
+    engine.fire(single.id, "assign", lead_unit="市交通运输局", co_units=["市民政局"])
+    fired = engine.fire_many(
+        "assign",
+        {batch[2].id: {"lead_unit": "市民政局", "co_units": []}, batch[0].id: {}, batch[1].id: {}},
+        lead_unit="市交通运输局",
+        co_units=["市民政局"],
+    )
+    assert [i.id for i in fired] == sorted(i.id for i in batch)  # id order
+    assert {i.state for i in fired} == {"assigned"} and {i.version for i in fired} == {3}
+    model, first = engine.get(single.id), engine.get(batch[0].id)
+    assert [(u["unit"], u["role"]) for u in first.assignments] == [(u["unit"], u["role"]) for u in model.assignments]
+    assert [(d["clock"], d["due"]) for d in first.deadlines] == [(d["clock"], d["due"]) for d in model.deadlines]
+    assert [h.trigger for h in first.history] == [h.trigger for h in model.history]
+    assert [u["unit"] for u in engine.get(batch[2].id).assignments] == ["市民政局"]
+    notices = engine.outbox(item=batch[0].id)
+    assert sorted(n["recipient"] for n in notices) == sorted(n["recipient"] for n in engine.outbox(item=single.id))
+    assert engine.verify_audit() == []
+
+
+def test_fire_many_writes_nothing_when_one_item_cannot_fire(engine: Engine) -> None:
+    """One bad item in a batch raises BatchError naming it and its own error, and no item of the batch
+    changes: not the ones before it in id order, not the ones after."""
+    items = [suggestion(engine) for _ in range(3)]
+    for item in items:
+        engine.fire(item.id, "register")
+    before = snapshot(engine)
+    bad = {items[0].id: {}, items[1].id: {"lead_unit": "市交通局"}, items[2].id: {}}
+    with pytest.raises(BatchError) as caught:
+        engine.fire_many("assign", bad, lead_unit="市交通运输局")
+    assert caught.value.item_id == items[1].id and isinstance(caught.value.error, ValidationError)
+    assert f"item {items[1].id}" in str(caught.value) and "unknown unit '市交通局'" in str(caught.value)
+    assert "nothing of the batch of 3 was written" in str(caught.value)
+    assert snapshot(engine) == before
+    with pytest.raises(BatchError) as missing:
+        engine.fire_many("assign", [items[0].id, 999_999], lead_unit="市交通运输局")
+    assert isinstance(missing.value.error, NotFound) and snapshot(engine) == before
+    with pytest.raises(BatchError) as wrong_state:
+        engine.fire_many("close", [i.id for i in items])
+    assert isinstance(wrong_state.value.error, InvalidTransition) and snapshot(engine) == before
+
+
+def test_fire_many_checks_who_fires_each_item(engine: Engine) -> None:
+    """A batch fired by someone who may not fire the trigger is refused as a single fire would be."""
+    items = [suggestion(engine) for _ in range(2)]
+    with pytest.raises(BatchError) as caught:
+        engine.fire_many("register", [i.id for i in items], actor=unit("市民政局"))
+    assert isinstance(caught.value.error, PermissionDenied) and caught.value.exit_code == 2
+    assert {engine.get(i.id).state for i in items} == {"submitted"}

@@ -11,6 +11,7 @@ from workflow.deadlines import DueStep
 from workflow.definition import Definition, load_definition, parse_definition
 from workflow.engine import Engine
 from workflow.errors import (
+    BatchError,
     ConflictError,
     DaemonConflict,
     DefinitionError,
@@ -27,6 +28,7 @@ __all__ = [
     "Actor",
     "AuditEntry",
     "Calendar",
+    "BatchError",
     "ConflictError",
     "Context",
     "DaemonConflict",

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "BatchError",
     "ConflictError",
     "DaemonConflict",
     "DefinitionError",
@@ -86,6 +87,21 @@ class ValidationError(WorkflowError):
 
 class NotFound(WorkflowError):
     """No item (or party, or definition) with that identifier."""
+
+
+class BatchError(WorkflowError):
+    """One item of a batch (:meth:`Engine.fire_many`) could not fire, so none of the batch was written.
+
+    ``item_id`` names the item, ``error`` is what that item's own fire raised (a ValidationError,
+    InvalidTransition, ...), and the exit status is that error's.
+    """
+
+    def __init__(self, item_id: int, error: WorkflowError, size: int):
+        self.item_id = item_id
+        self.error = error
+        self.exit_code = error.exit_code
+        where = "" if f"item {item_id}" in str(error) else f"item {item_id}: "
+        super().__init__(f"{where}{error} (nothing of the batch of {size} was written)")
 
 
 @dataclass(frozen=True, slots=True)
