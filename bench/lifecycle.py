@@ -11,9 +11,11 @@ calls it in a fresh process per run so that peak RSS belongs to one contestant a
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import resource
+import sqlite3
 import tempfile
 import time
 from array import array
@@ -165,42 +167,92 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
+class StatementCounter:
+    """Counts the SQL statements every sqlite3 connection opened while installed sends to SQLite
+    (BEGIN and COMMIT included), once :meth:`start` is called: it wraps ``sqlite3.connect``, which
+    SQLAlchemy and the plain-sqlite3 contestants all go through, so every contestant is counted alike
+    (SQLite's trace callback sees each statement it runs, including each row of an ``executemany``).
+    Nothing is traced before :meth:`start`, so the timed lifecycles carry no tracing cost."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._connections: list[sqlite3.Connection] = []
+        self._connect = sqlite3.connect
+
+    def __enter__(self) -> StatementCounter:
+        def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+            conn = self._connect(*args, **kwargs)
+            self._connections.append(conn)
+            return conn
+
+        # SQLAlchemy calls sqlite3.dbapi2.connect, the plain contestants sqlite3.connect
+        sqlite3.connect = sqlite3.dbapi2.connect = connect  # type: ignore[assignment]
+        return self
+
+    def start(self) -> None:
+        def count(_statement: str) -> None:
+            self.count += 1
+
+        for conn in self._connections:
+            with contextlib.suppress(sqlite3.ProgrammingError):  # closed meanwhile
+                conn.set_trace_callback(count)
+
+    def __exit__(self, *exc: object) -> None:
+        sqlite3.connect = sqlite3.dbapi2.connect = self._connect
+
+
+def _lifecycles(contestant: Contestant, first: int, n: int, latencies: array[int] | None = None) -> None:
+    clock, per, k = time.perf_counter_ns, len(OPERATIONS), 0
+    for i in range(first, first + n):
+        at = START + dt.timedelta(seconds=i)  # every fire of an item at the same instant
+        t = clock()
+        item_id = contestant.submit(at, SUBMISSION)
+        if latencies is not None:
+            latencies[k] = clock() - t
+            k += 1
+        for step in STEPS:
+            t = clock()
+            contestant.fire(item_id, step.trigger, step.actor, at, step.data)
+            if latencies is not None:
+                latencies[k] = clock() - t
+                k += 1
+    assert latencies is None or k == per * n
+
+
+#: lifecycles run after the timed ones with every statement counted
+COUNTED = 10
+
+
 def run(name: str, n: int, durability: str = "normal") -> dict[str, Any]:
     """One measured run of *n* lifecycles with contestant *name*; returns its figures.
 
     Wall time covers the N lifecycles only: not opening the database (schema creation), adding the
-    three units, or the final check that all N items are closed.
+    three units, the final check that all N items are closed, or the :data:`COUNTED` lifecycles run
+    afterwards with SQLite tracing on to count statements per operation.
     """
     if n < 1:
         raise ValueError("n must be at least 1")
     per = len(OPERATIONS)
     clock = time.perf_counter_ns
     latencies = array("q", bytes(8 * n * per))
-    with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp, StatementCounter() as statements:
         folder = Path(tmp)
         began = clock()
         contestant = open_contestant(name, folder, durability)
         setup_ns = clock() - began
         rss_after_setup = _peak_rss_mib()
         try:
-            k = 0
             began = clock()
-            for i in range(n):
-                at = START + dt.timedelta(seconds=i)  # every fire of an item at the same instant
-                t = clock()
-                item_id = contestant.submit(at, SUBMISSION)
-                latencies[k] = clock() - t
-                k += 1
-                for step in STEPS:
-                    t = clock()
-                    contestant.fire(item_id, step.trigger, step.actor, at, step.data)
-                    latencies[k] = clock() - t
-                    k += 1
+            _lifecycles(contestant, 0, n, latencies)
             wall_ns = clock() - began
             closed = contestant.count("closed")
+            peak_rss = _peak_rss_mib()
+            db_bytes = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+            statements.start()
+            _lifecycles(contestant, n, COUNTED)
+            counted = statements.count
         finally:
             contestant.close()
-        db_bytes = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
     if closed != n:
         raise BenchmarkError(f"{name}: {closed} of {n} items are closed at the end of the run")
     wall = wall_ns / 1e9
@@ -215,6 +267,7 @@ def run(name: str, n: int, durability: str = "normal") -> dict[str, Any]:
         "per_operation_us": {op: _latency_us(latencies[j::per]) for j, op in enumerate(OPERATIONS)},
         "setup_s": round(setup_ns / 1e9, 3),
         "rss_after_setup_mib": round(rss_after_setup, 1),
-        "peak_rss_mib": round(_peak_rss_mib(), 1),
+        "peak_rss_mib": round(peak_rss, 1),
+        "statements_per_operation": round(counted / (COUNTED * per), 2),
         "database_mib": round(db_bytes / 2**20, 2),
     }
