@@ -41,15 +41,20 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import deadlines, notices, sweeps
+from bench import bulk, deadlines, notices, reports, sweeps
 from bench.lifecycle import CONTESTANTS, OPERATIONS, PERCENTILES, run
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-DEFAULT_N = {"full": {"duban": 10_000, "naive": 2_000}, "quick": {"duban": 300, "naive": 100}}
+DEFAULT_N = {
+    "full": {"duban": 10_000, "naive": 2_000, "spiff": 1_000, "raw": 10_000},
+    "quick": {"duban": 300, "naive": 100, "spiff": 50, "raw": 300},
+}
 DEFAULT_REPEAT = {"full": 3, "quick": 1}
 PACKAGES = ("duban", "transitions", "SQLAlchemy", "sqlmodel", "pydantic", "alembic")
-WORKLOADS = ("lifecycle", "deadlines", "notices", "sweeps")
+#: W1 lifecycle, W2 bulk, W3 sweeps, W4 deadlines, W5 reports, then notices (rendering and SMTP dispatch)
+WORKLOADS = ("lifecycle", "bulk", "sweeps", "deadlines", "reports", "notices")
+LABELS = {"lifecycle": "W1", "bulk": "W2", "sweeps": "W3", "deadlines": "W4", "reports": "W5", "notices": "extra"}
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -83,6 +88,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         type=int,
         help="overdue items per loaded sweeps run, both backends (default SQLite 20000, PostgreSQL 10000; quick 500)",
     )
+    p.add_argument("--bulk-n", type=int, help="items assigned in one call per bulk run (default 5000, quick 200)")
     p.add_argument(
         "--durability",
         choices=["normal", "full"],
@@ -91,6 +97,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--out", type=Path, default=HERE / "results", help="folder for the JSON and Markdown results")
     args = p.parse_args(argv)
+    args.repeat_given = args.repeat
     mode = "quick" if args.quick else "full"
     defaults = DEFAULT_N[mode]
     args.mode = mode
@@ -101,7 +108,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args.sizes = {
         "duban": args.n or defaults["duban"],
         "naive": args.naive_n or min(args.n or defaults["naive"], defaults["naive"]),
+        "spiff": min(args.n or defaults["spiff"], defaults["spiff"]),
+        "raw": args.n or defaults["raw"],
     }
+    args.bulk_n = args.bulk_n or bulk.DEFAULT_N[mode]
+    args.bulk_repeat = args.repeat_given or bulk.DEFAULT_REPEAT[mode]
+    args.reports_repeat = args.repeat_given or reports.DEFAULT_REPEAT[mode]
     args.deadlines_n = args.deadlines_n or deadlines.DEFAULT_N[mode]
     args.notices_n = args.notices_n or notices.DEFAULT_N[mode]
     # None: the sweeps workload picks its own sizes (SQLite and PostgreSQL differ unless one is given).
@@ -221,6 +233,7 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
             for op in OPERATIONS
         },
         "peak_rss_mib": figure(lambda r: r["peak_rss_mib"]),
+        "statements_per_operation": runs[0]["statements_per_operation"],
         "setup_s": figure(lambda r: r["setup_s"]),
         "database_mib": figure(lambda r: r["database_mib"]),
         "raw": runs,
@@ -230,7 +243,7 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
 def table(report: dict[str, Any]) -> str:
     head = (
         "| contestant | N | lifecycles/s min / **median** / max | ops/s (median) | p50 µs | p95 µs | p99 µs "
-        "| peak RSS MiB |\n|---|---:|---:|---:|---:|---:|---:|---:|"
+        "| SQL statements per op | peak RSS MiB |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|"
     )
     rows = []
     for name, s in report["results"].items():
@@ -239,7 +252,7 @@ def table(report: dict[str, Any]) -> str:
             f"| {name} | {s['n']:,} | {life['min']:,.1f} / **{life['median']:,.1f}** / {life['max']:,.1f} "
             f"| {s['operations_per_s']['median']:,.0f} | {lat['p50']['median']:,.0f} "
             f"| {lat['p95']['median']:,.0f} | {lat['p99']['median']:,.0f} "
-            f"| {s['peak_rss_mib']['median']:.0f} |"
+            f"| {s['statements_per_operation']:.2f} | {s['peak_rss_mib']['median']:.0f} |"
         )
     return "\n".join([head, *rows])
 
@@ -247,7 +260,9 @@ def table(report: dict[str, Any]) -> str:
 def markdown(report: dict[str, Any]) -> str:
     m, sw, st = report["machine"], report["software"], report["settings"]
     lines = [
-        f"# Lifecycle benchmark, {report['date']} on {m['hostname']}",
+        f"# duban benchmark suite, {report['date']} on {m['hostname']}",
+        "",
+        "## W1: lifecycle throughput",
         "",
         f"`{report['command']}` — {st['mode']} mode, {st['repeat']} run(s) per contestant, SQLite durability "
         f"`{st['durability']}`, {len(OPERATIONS)} operations (transactions) per lifecycle. "
@@ -261,8 +276,10 @@ def markdown(report: dict[str, Any]) -> str:
             "**Warning: duban's source changed while this benchmark ran; runs may have measured different code.**",
             "",
         ]
-    if report.get("ratio_duban_over_naive") is not None:
-        lines += [f"**duban / naive (median lifecycles/s): {report['ratio_duban_over_naive']:.2f}×**", ""]
+    for key, value in report.get("ratios", {}).items():
+        peer = key.removeprefix("duban_over_")
+        shown = f"{value:.1%} of the limit" if peer == "raw" else f"{value:.2f}×"
+        lines += [f"**duban / {peer} (median lifecycles/s): {shown}**", ""]
     lines += ["Per-operation p50 µs (median over runs):", ""]
     names = list(report["results"])
     lines += ["| operation | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
@@ -296,26 +313,80 @@ def render(report: dict[str, Any]) -> str:
         )
         if report["source_changed_during_run"]:
             text += "\n**Warning: duban's source changed while this benchmark ran.**\n\n"
-    if "deadlines" in report:
-        text += "\n" + deadlines.markdown(report["deadlines"])
-    if "notices" in report:
-        text += "\n" + notices.markdown(report["notices"])
-    if "sweeps" in report:
-        text += "\n" + sweeps.markdown(report["sweeps"])
+    for name, module in (("bulk", bulk), ("sweeps", sweeps), ("deadlines", deadlines), ("notices", notices)):
+        if name in report:
+            text += "\n" + module.markdown(report[name])
+    if "reports" in report:
+        text += "\n## W5: the follow-up review report (回头看)\n\n" + reports.table(report["reports"]) + "\n"
+    text += "\n## Targets (issue 7)\n\n" + targets_table(report.get("targets", [])) + "\n"
     return text
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    started = dt.datetime.now().astimezone()
-    env = environment()  # before the runs: the load average is the machine's, not ours
-    digest = source_digest()
-    lifecycle = "lifecycle" in args.workloads
-    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in args.contestants if lifecycle}
-    for k in range(args.repeat if lifecycle else 0):
-        for name in args.contestants:  # alternate, so drift on the machine hits both alike
+def lifecycle_ratios(results: dict[str, Any]) -> dict[str, float]:
+    """duban's median lifecycles/s over each other contestant's (for ``raw``: the fraction of the limit)."""
+    if "duban" not in results:
+        return {}
+    duban = results["duban"]["lifecycles_per_s"]["median"]
+    return {
+        f"duban_over_{name}": round(duban / r["lifecycles_per_s"]["median"], 3)
+        for name, r in results.items()
+        if name != "duban"
+    }
+
+
+def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue 7's targets against this run's medians: what each is, the figure, and whether it is met."""
+    found: list[dict[str, Any]] = []
+
+    def add(workload: str, target: str, figure: float, unit: str, met: bool) -> None:
+        found.append({"workload": workload, "target": target, "figure": figure, "unit": unit, "met": met})
+
+    ratios = report.get("ratios", {})
+    for peer, goal, text in (("naive", 5.0, "≥ 5× naive"), ("spiff", 10.0, "≥ 10× SpiffWorkflow")):
+        if f"duban_over_{peer}" in ratios:
+            got = ratios[f"duban_over_{peer}"]
+            add("W1 lifecycle", text, got, "×", got >= goal)
+    if "duban_over_raw" in ratios:
+        add(
+            "W1 lifecycle",
+            "≥ 50% of the raw-SQL limit",
+            ratios["duban_over_raw"],
+            "of raw",
+            ratios["duban_over_raw"] >= 0.5,
+        )
+    if "bulk" in report:
+        got = report["bulk"]["results"]["duban"]["assignments_per_s"]["median"]
+        add("W2 bulk assignment", "≥ 20,000 assignments/s (SQLite)", got, "/s", got >= 20_000)
+    if "sweeps" in report:
+        sw = report["sweeps"]
+        for backend, idle in sw["idle"].items():
+            got = idle["sweep_ms"]["median"]
+            add("W3 sweeps", f"idle < 50 ms at {idle['population']['items']:,} items ({backend})", got, "ms", got < 50)
+        got = sw["loaded"]["sqlite"]["escalations_per_s"]["median"]
+        add("W3 sweeps", "loaded ≥ 10,000 escalations/s (SQLite)", got, "/s", got >= 10_000)
+    if "reports" in report:
+        for backend, by_size in report["reports"]["results"].items():
+            largest = max(by_size, key=int)
+            for part in ("summary", "full"):
+                got = by_size[largest][part]["median_s"]
+                add("W5 report", f"{part} < 2 s at {int(largest):,} items ({backend})", got, "s", got < 2.0)
+    return found
+
+
+def targets_table(found: list[dict[str, Any]]) -> str:
+    lines = ["| workload | target | this run (median) | met |", "|---|---|---:|---|"]
+    for t in found:
+        figure = f"{t['figure']:.1%}" if t["unit"] == "of raw" else f"{t['figure']:,.2f} {t['unit']}"
+        lines.append(f"| {t['workload']} | {t['target']} | {figure} | {'yes' if t['met'] else '**no**'} |")
+    return "\n".join(lines)
+
+
+def _lifecycle_runs(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in args.contestants}
+    for k in range(args.repeat):
+        for name in args.contestants:  # alternate, so drift on the machine hits all alike
             n = args.sizes[name]
-            print(f"run {k + 1}/{args.repeat}: {name}, {n:,} lifecycles ...", end=" ", file=sys.stderr, flush=True)
+            print(f"W1 run {k + 1}/{args.repeat}: {name}, {n:,} lifecycles ...", end=" ", file=sys.stderr, flush=True)
             began = time.perf_counter()
             result = run_in_fresh_process(name, n, args.durability)
             print(
@@ -325,55 +396,54 @@ def main(argv: Sequence[str] | None = None) -> int:
                 flush=True,
             )
             runs[name].append(result)
-    due_dates = None
-    if "deadlines" in args.workloads:
-        due_dates = deadlines.workload(args.mode, args.deadlines_repeat, args.deadlines_n)
-    notice_figures = None
-    if "notices" in args.workloads:
-        notice_figures = notices.workload(args.mode, args.notices_repeat, args.notices_n, args.durability)
-    sweep_figures = None
-    if "sweeps" in args.workloads:
-        sweep_figures = sweeps.workload(args.mode, args.sweeps_repeat, args.sweeps_n, digest)
-    changed = source_digest() != digest
-    if changed:
-        print(
-            "WARNING: duban's source (workflow/ or definitions/) changed while the benchmark ran; "
-            "runs may have measured different code",
-            file=sys.stderr,
-        )
-    results = {name: summarize(r) for name, r in runs.items()}
-    ratio = None
-    if "duban" in results and "naive" in results:
-        ratio = round(
-            results["duban"]["lifecycles_per_s"]["median"] / results["naive"]["lifecycles_per_s"]["median"], 2
-        )
+    return runs
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = dt.datetime.now().astimezone()
+    env = environment()  # before the runs: the load average is the machine's, not ours
+    digest = source_digest()
     report: dict[str, Any] = {
-        "benchmark": "lifecycle" if lifecycle else args.workloads[0],
+        "benchmark": "suite" if len(args.workloads) > 1 else args.workloads[0],
         "workloads": args.workloads,
         "date": started.date().isoformat(),
         "started_at": started.isoformat(timespec="seconds"),
         "command": " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])]),
         **env,
         "source_sha256": digest,
-        "source_changed_during_run": changed,
     }
-    if lifecycle:
-        report["settings"] = {
-            "mode": args.mode,
-            "repeat": args.repeat,
-            "durability": args.durability,
-            "n": {name: args.sizes[name] for name in args.contestants},
-            "operations_per_lifecycle": len(OPERATIONS),
-            "operations": list(OPERATIONS),
-        }
-        report["results"] = results
-        report["ratio_duban_over_naive"] = ratio
-    if due_dates is not None:
-        report["deadlines"] = due_dates
-    if notice_figures is not None:
-        report["notices"] = notice_figures
-    if sweep_figures is not None:
-        report["sweeps"] = sweep_figures
+    for workload in args.workloads:
+        print(f"== {LABELS[workload]} {workload}", file=sys.stderr, flush=True)
+        if workload == "lifecycle":
+            report["settings"] = {
+                "mode": args.mode,
+                "repeat": args.repeat,
+                "durability": args.durability,
+                "n": {name: args.sizes[name] for name in args.contestants},
+                "operations_per_lifecycle": len(OPERATIONS),
+                "operations": list(OPERATIONS),
+            }
+            report["results"] = {name: summarize(r) for name, r in _lifecycle_runs(args).items()}
+            report["ratios"] = lifecycle_ratios(report["results"])
+        elif workload == "bulk":
+            report["bulk"] = bulk.workload(args.mode, args.bulk_repeat, args.bulk_n)
+        elif workload == "sweeps":
+            report["sweeps"] = sweeps.workload(args.mode, args.sweeps_repeat, args.sweeps_n, digest)
+        elif workload == "deadlines":
+            report["deadlines"] = deadlines.workload(args.mode, args.deadlines_repeat, args.deadlines_n)
+        elif workload == "reports":
+            report["reports"] = reports.workload(args.mode, args.reports_repeat)
+        elif workload == "notices":
+            report["notices"] = notices.workload(args.mode, args.notices_repeat, args.notices_n, args.durability)
+    report["source_changed_during_run"] = source_digest() != digest
+    if report["source_changed_during_run"]:
+        print(
+            "WARNING: duban's source (workflow/ or definitions/) changed while the benchmark ran; "
+            "runs may have measured different code",
+            file=sys.stderr,
+        )
+    report["targets"] = targets(report)
     args.out.mkdir(parents=True, exist_ok=True)
     stem = f"{report['date']}-{report['machine']['hostname']}"
     if args.workloads != list(WORKLOADS):  # a partial run does not overwrite a whole one of the same day
@@ -381,22 +451,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     stem += "-quick" if args.mode == "quick" else ""
     (args.out / f"{stem}.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (args.out / f"{stem}.md").write_text(render(report), encoding="utf-8")
-    if lifecycle:
+    if "results" in report:
         print()
         print(table(report))
-    if ratio is not None:
-        print(f"\nduban / naive (median lifecycles/s): {ratio:.2f}x")
-    if due_dates is not None:
+        for key, value in report["ratios"].items():
+            print(f"{key.replace('_', ' ')} (median lifecycles/s): {value:.3f}")
+    for name, module in (("bulk", bulk), ("deadlines", deadlines), ("notices", notices), ("reports", reports)):
+        if name in report:
+            print()
+            print(module.table(report[name]))
+    if "sweeps" in report:
         print()
-        print(deadlines.table(due_dates))
-    if notice_figures is not None:
+        print(sweeps.table(report["sweeps"]))
         print()
-        print(notices.table(notice_figures))
-    if sweep_figures is not None:
-        print()
-        print(sweeps.table(sweep_figures))
-        print()
-        print(sweeps.plans(sweep_figures))
+        print(sweeps.plans(report["sweeps"]))
+    print()
+    print(targets_table(report["targets"]))
     print(f"\nwrote {args.out / stem}.json and .md")
     return 0
 

@@ -58,7 +58,7 @@ import sqlalchemy as sa
 __all__ = ["DEFAULT_REPEAT", "SIZES", "main", "markdown", "table", "workload"]
 
 HERE = Path(__file__).resolve().parent
-SIZES = {"full": (10_000, 100_000), "quick": (1_000, 10_000)}
+SIZES = {"full": (10_000, 100_000), "quick": (500, 2_000)}
 DEFAULT_REPEAT = {"full": 5, "quick": 3}
 TARGET_S = 2.0
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
@@ -439,7 +439,7 @@ def _cpu_model() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.reports", description=(__doc__ or "").split("\n\n")[0])
-    p.add_argument("--quick", action="store_true", help="1,000 and 10,000 items, 3 runs each")
+    p.add_argument("--quick", action="store_true", help="500 and 2,000 items, 3 runs each")
     p.add_argument("--repeat", type=int, help="timed reports per process")
     p.add_argument("--sizes", help="comma-separated item counts, e.g. 10000,100000")
     p.add_argument("--out", type=Path, default=HERE / "results", help="folder for the JSON and Markdown results")
