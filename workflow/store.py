@@ -437,7 +437,7 @@ class Prepared:
         """Run with *params*; returns the DBAPI cursor (rowcount, fetches)."""
         c = self._compiled(conn)
         given = {**c.fixed, **params} if c.fixed else params
-        values = {k: (proc(v) if (proc := c.binds.get(k)) else v) for k, v in given.items()}
+        values = {k: _convert(c.binds.get(k), v) for k, v in given.items()}
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         cursor.execute(c.sql, [values[k] for k in c.order] if c.order is not None else values)
         return cursor
@@ -448,27 +448,13 @@ class Prepared:
         if not many:
             return 0
         c = self._compiled(conn)
-        # A batch repeats its instants (the sweep's now, a due date) row after row: convert each once.
-        seen: dict[tuple[str, Any], Any] = {}
-
-        def convert(key: str, value: Any) -> Any:
-            proc = c.binds.get(key)
-            if proc is None or value is None:
-                return value
-            if not isinstance(value, (dt.datetime, dt.date)):
-                return proc(value)
-            found = seen.get((key, value))
-            if found is None:
-                found = seen[(key, value)] = proc(value)
-            return found
-
         rows: list[Any] = []
         for params in many:
             given = {**c.fixed, **params} if c.fixed else params
             if c.order is not None:
-                rows.append([convert(k, given[k]) for k in c.order])
+                rows.append([_convert(c.binds.get(k), given[k]) for k in c.order])
             else:
-                rows.append({k: convert(k, v) for k, v in given.items()})
+                rows.append({k: _convert(c.binds.get(k), v) for k, v in given.items()})
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         cursor.executemany(c.sql, rows)
         return int(cursor.rowcount)
@@ -484,6 +470,27 @@ class Prepared:
     def first(self, conn: sa.Connection, params: dict[str, Any]) -> dict[str, Any] | None:
         found = self.rows(conn, params)
         return found[0] if found else None
+
+
+#: Instants already converted for the database, by (bind processor, value): a fire binds its instant
+#: in a dozen places and a sweep batch its now and due dates row after row (UTC conversion and
+#: formatting cost a few µs each). Bounded: cleared when full.
+_INSTANTS: dict[tuple[Any, dt.date], Any] = {}
+_INSTANTS_MAX = 4096
+
+
+def _convert(proc: Any, value: Any) -> Any:
+    if proc is None or value is None:
+        return value
+    if not isinstance(value, dt.date):  # datetimes are dates too
+        return proc(value)
+    key = (proc, value)
+    found = _INSTANTS.get(key)
+    if found is None:
+        if len(_INSTANTS) >= _INSTANTS_MAX:
+            _INSTANTS.clear()
+        found = _INSTANTS[key] = proc(value)
+    return found
 
 
 @dataclass(frozen=True, slots=True)
