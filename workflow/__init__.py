@@ -27,8 +27,8 @@ from workflow.registry import Context, Registry
 __all__ = [
     "Actor",
     "AuditEntry",
-    "Calendar",
     "BatchError",
+    "Calendar",
     "ConflictError",
     "Context",
     "DaemonConflict",

@@ -53,6 +53,10 @@ AtOpt = Annotated[
 ActorOpt = Annotated[
     str, typer.Option("--actor", metavar="ROLE[:PARTY]", help="office, leader, committee, unit:NAME, deputy:NAME.")
 ]
+AsOpt = Annotated[
+    str | None,
+    typer.Option("--as", metavar="ROLE:PARTY", help="Only what this actor may see, e.g. unit:市民政局, deputy:王芳."),
+]
 DefsOpt = Annotated[
     list[Path] | None, typer.Option("--definitions", metavar="PATH", help="Definition folder or file (repeatable).")
 ]
@@ -334,10 +338,11 @@ def fire(
 
 
 @app.command()
-def show(ctx: typer.Context, item: int, as_json: JsonOpt = False) -> None:
+def show(ctx: typer.Context, item: int, as_actor: AsOpt = None, as_json: JsonOpt = False) -> None:
     """Show an item: state, data, units, promises, problems, contacts, votes and its history."""
+    actor = Actor.parse(as_actor) if as_actor else None
     with _engine(ctx) as eng:
-        detail = eng.get(item)
+        detail = eng.get(item, actor=actor)
     if as_json:
         _emit(True, detail, "")
         return
@@ -372,11 +377,13 @@ def list_items(
     state: Annotated[str | None, typer.Option()] = None,
     unit: Annotated[str | None, typer.Option(help="Items assigned to this unit.")] = None,
     year: Annotated[int | None, typer.Option()] = None,
+    as_actor: AsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List items by kind, state, unit and year."""
+    actor = Actor.parse(as_actor) if as_actor else None
     with _engine(ctx) as eng:
-        items = eng.items(kind=kind, state=state, unit=unit, year=year)
+        items = eng.items(kind=kind, state=state, unit=unit, year=year, actor=actor)
     table = Table("id", "kind", "title", "state", "year", "round")
     for i in items:
         table.add_row(str(i.id), i.kind, i.title, i.state_label, str(i.year), str(i.round))
@@ -457,11 +464,13 @@ def deadlines(
     item: Annotated[int | None, typer.Option(help="Only this item's clocks.")] = None,
     unit: Annotated[str | None, typer.Option(help="Items assigned to this unit.")] = None,
     overdue: Annotated[str | None, typer.Option(metavar="WHEN", help="Only deadlines ended by WHEN.")] = None,
+    as_actor: AsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List open deadlines, soonest first."""
+    actor = Actor.parse(as_actor) if as_actor else None
     with _engine(ctx) as eng:
-        rows = eng.deadlines(item=item, unit=unit, overdue_at=parse_when(overdue))
+        rows = eng.deadlines(item=item, unit=unit, overdue_at=parse_when(overdue), actor=actor)
     if as_json:
         _emit(True, rows, "")
         return

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from transitions import Machine
 
-from workflow import store
+from workflow import scope, store
 from workflow.audit import GENESIS, INSERT_AUDIT, AuditBreak, append_event, audit_values, verify_chain
 from workflow.calendar import Calendar
 from workflow.channels import Settings, dispatch, incidents, outbox, retry
@@ -61,6 +61,10 @@ _ITEM, _AUDIT, _DEADLINE = _T["item"], _T["audit"], store.TABLES["duban_deadline
 # The hot path's statements are built once: SQLAlchemy then reuses their compiled form, and the
 # SET / VALUES columns follow the parameters given at execution.
 _SELECT_ITEM = store.Prepared(sa.select(_ITEM).where(_ITEM.c.id == sa.bindparam("w_id")))
+# A fire reads its item locked (FOR UPDATE on PostgreSQL; SQLite's writer lock already holds it): two
+# fires on one item queue instead of both writing sub-rows, where the loser would hit a unique key
+# (a problem's number, a notice's key) or a deadlock rather than the ConflictError of the version check.
+_LOCK_ITEM = store.Prepared(sa.select(_ITEM).where(_ITEM.c.id == sa.bindparam("w_id")).with_for_update())
 _ITEM_COLUMNS = [c.key for c in _ITEM.c if c.key != "id"]
 _INSERT_ITEM = store.Prepared(sa.insert(_ITEM).returning(_ITEM.c.id), _ITEM_COLUMNS)
 _SET_HEAD = store.Prepared(sa.update(_ITEM).where(_ITEM.c.id == sa.bindparam("w_id")), ["audit_head"])
@@ -312,7 +316,7 @@ class Engine:
         explicit = at is not None
         at = self._instant(at) if explicit else None
         with self.db.begin() as conn:
-            item = _SELECT_ITEM.first(conn, {"w_id": item_id})
+            item = _LOCK_ITEM.first(conn, {"w_id": item_id})
             if item is None:
                 raise NotFound(f"no item {item_id}")
             if expected_version is not None and item["version"] != expected_version:
@@ -341,14 +345,14 @@ class Engine:
         nothing: the first item that cannot fire raises :class:`BatchError` naming it, and nothing
         is written. Items are taken in id order (so two batches never wait on each other) and the
         result follows that order."""
-        own = items if isinstance(items, Mapping) else dict.fromkeys(items, {})
+        own = items if isinstance(items, Mapping) else {item_id: {} for item_id in items}
         shared = {**(data or {}), **fields}
         explicit = self._instant(at) if at is not None else None
         fired: list[Item] = []
         with self.db.begin() as conn:
             for item_id in sorted(own):
                 try:
-                    item = _SELECT_ITEM.first(conn, {"w_id": item_id})
+                    item = _LOCK_ITEM.first(conn, {"w_id": item_id})
                     if item is None:
                         raise NotFound(f"no item {item_id}")
                     when = explicit or max(self._instant(None), item["updated_at"])
@@ -393,11 +397,12 @@ class Engine:
 
     # ---- reading ----------------------------------------------------------------------------
 
-    def get(self, item_id: int) -> ItemDetail:
-        """Everything about one item: state, data, units, promises, problems, contacts, votes, history."""
+    def get(self, item_id: int, *, actor: Actor | None = None) -> ItemDetail:
+        """Everything about one item: state, data, units, promises, problems, contacts, votes, history.
+        With *actor*, an item they may not see (:mod:`workflow.scope`) is NotFound, as if absent."""
         with store.reading(self.db) as conn:
             row = _SELECT_ITEM.first(conn, {"w_id": item_id})
-            if row is None:
+            if row is None or not scope.can_see(conn, actor, item_id):
                 raise NotFound(f"no item {item_id}")
 
             def rows(name: str, order: str = "id") -> list[dict[str, Any]]:
@@ -441,9 +446,11 @@ class Engine:
         year: int | None = None,
         key_supervised: bool | None = None,
         limit: int | None = None,
+        actor: Actor | None = None,
     ) -> list[Item]:
-        """Items matching every filter given, oldest first. *unit* matches active assignments."""
-        query = sa.select(_ITEM).order_by(_ITEM.c.id)
+        """Items matching every filter given, oldest first. *unit* matches active assignments; *actor*
+        keeps only what they may see (:mod:`workflow.scope`: a unit its items, a deputy theirs)."""
+        query = scope.restrict(sa.select(_ITEM).order_by(_ITEM.c.id), actor, self.db.dialect.name)
         for column, value in (("kind", kind), ("state", state), ("year", year), ("key_supervised", key_supervised)):
             if value is not None:
                 query = query.where(_ITEM.c[column] == value)
@@ -454,12 +461,12 @@ class Engine:
             found = conn.execute(query.limit(limit)).all()
             return [_item(r._mapping, self._version(r.definition_id, conn)[0]) for r in found]
 
-    def deadlines(self, **filters: Any) -> list[dict[str, Any]]:
+    def deadlines(self, *, actor: Actor | None = None, **filters: Any) -> list[dict[str, Any]]:
         """Open deadlines (or ``state=`` running / paused / stopped / replaced / None for all), soonest
         first, filtered by ``item``, ``kind``, ``clock``, ``unit``, ``provisional`` and ``overdue_at``
-        (deadlines whose period ended by that instant)."""
+        (deadlines whose period ended by that instant), and to the items *actor* may see."""
         with store.reading(self.db) as conn:
-            rows = conn.execute(deadline_query(**filters)).mappings().all()
+            rows = conn.execute(scope.restrict(deadline_query(**filters), actor, conn.dialect.name)).mappings().all()
             return [deadline_dict(r, self._version(definition_of(conn, r["item_id"]), conn)[0]) for r in rows]
 
     def due(self, now: dt.datetime | None = None, *, limit: int = 1000) -> list[DueStep]:
