@@ -581,7 +581,7 @@ def main(argv: list[str] | None = None) -> int:
 
 # The daemon's, the import and the report commands live in their own modules; importing one adds
 # its commands to `app`.
-from workflow import cli_daemon, cli_import, cli_report  # noqa: E402, F401
+from workflow import cli_change, cli_daemon, cli_import, cli_report  # noqa: E402, F401
 
 if __name__ == "__main__":
     sys.exit(main())
