@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from conftest import suggestion, to_replied
 
 from workflow import Actor, Engine
+from workflow.audit import GENESIS, chain_hash
 from workflow.store import TABLES
 
 AUDIT, ITEM = TABLES["duban_audit"], TABLES["duban_item"]
@@ -90,3 +91,57 @@ def test_only_the_tampered_item_is_reported(engine: Engine) -> None:
     execute(engine, sa.update(AUDIT).where(AUDIT.c.item_id == second).values(actor_role="leader"))
     assert [b.item_id for b in engine.verify_audit()] == [second]
     assert engine.verify_audit(first) == []
+
+
+def test_a_row_added_after_the_head_is_named_at_its_own_seq(engine: Engine) -> None:
+    """A row appended behind the item row's back, even one whose hash is computed as duban does, is named at
+    its own seq: the item row records fewer rows than the chain has."""
+    item_id = walked(engine)
+    [last] = [h for h in engine.get(item_id).history if h.seq == 9]
+    data = {"forged": True}
+    digest = chain_hash(last.hash, item_id, 10, last.at, "office", "reopen", "closed", "rehandling", data)
+    execute(
+        engine,
+        sa.insert(AUDIT).values(
+            item_id=item_id, seq=10, at=last.at, actor_role="office", actor_party=None, trigger="reopen",
+            source="closed", dest="rehandling", data=data, prev_hash=last.hash, hash=digest,
+        ),
+    )  # fmt: skip
+    [found] = engine.verify_audit(item_id)
+    assert found.seq == 10 and "records 9 audit rows but the chain has 10" in found.problem
+
+
+def test_an_edited_head_hash_names_the_newest_row(engine: Engine) -> None:
+    """The item row keeps the newest row's hash: editing it breaks the link at that row."""
+    item_id = walked(engine)
+    execute(engine, sa.update(ITEM).where(ITEM.c.id == item_id).values(audit_head="0" * 64))
+    [found] = engine.verify_audit(item_id)
+    assert found.seq == 9 and "does not end at the hash the item row records" in found.problem
+
+
+def test_a_row_numbered_before_the_first_is_named(engine: Engine) -> None:
+    """A row with seq 0 or below was never written by duban: it is named at its own number."""
+    item_id = walked(engine)
+    first = engine.get(item_id).history[0]
+    execute(
+        engine,
+        sa.insert(AUDIT).values(
+            item_id=item_id, seq=0, at=first.at, actor_role="office", actor_party=None, trigger="submit",
+            source=None, dest="submitted", data={}, prev_hash=GENESIS, hash=first.hash,
+        ),
+    )  # fmt: skip
+    [found] = engine.verify_audit(item_id)
+    assert found.seq == 0 and "not part of the chain" in found.problem
+
+
+def test_a_value_that_no_longer_loads_is_a_break_not_a_crash(engine: Engine) -> None:
+    """On SQLite a column takes any value: a row whose data is no longer JSON is reported as the break at that
+    row, and the other items are still checked."""
+    if engine.db.dialect.name != "sqlite":
+        return  # PostgreSQL refuses such a value in the first place
+    item_id, other = walked(engine), suggestion(engine).id
+    with engine.db.begin() as conn:
+        conn.exec_driver_sql(f"UPDATE duban_audit SET data = '{{not json' WHERE item_id = {item_id} AND seq = 4")
+    [found] = engine.verify_audit()
+    assert (found.item_id, found.seq) == (item_id, 4) and "cannot be read" in found.problem
+    assert engine.verify_audit(other) == []

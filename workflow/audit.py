@@ -74,29 +74,81 @@ class AuditBreak:
         return f"item {self.item_id}: audit row {self.seq}: {self.problem}"
 
 
-def verify_chain(item_id: int, head_seq: int, head_hash: str, rows: Iterable[Mapping[Any, Any]]) -> AuditBreak | None:
-    """Check one item's audit *rows* (ordered by seq) against each other and the item's head."""
-    prev, expected_seq = GENESIS, 1
-    for row in rows:
-        if row["seq"] != expected_seq:
-            return AuditBreak(item_id, expected_seq, f"row {expected_seq} is missing (found row {row['seq']} next)")
-        if row["prev_hash"] != prev:
+def verify_chain(
+    item_id: int,
+    head_seq: int,
+    head_hash: str,
+    rows: Iterable[Mapping[Any, Any]],
+    *,
+    state: str | None = None,
+) -> AuditBreak | None:
+    """Check one item's audit *rows* (ordered by seq) against each other and the item's head.
+
+    Returns the first broken link: the lowest seq at which the stored history stops being the one that
+    was written. With *state* (the item row's), the newest row must also lead to that state.
+    """
+    prev, expected_seq, last_dest = GENESIS, 1, None
+    found = iter(rows)
+    while True:
+        try:
+            row = next(found, None)
+        except (ValueError, TypeError, OverflowError) as exc:
+            # A value edited in place (possible on SQLite, whose columns take any type) can fail to
+            # load at all: that is a break at this row, not a crash of the check.
             return AuditBreak(
-                item_id, row["seq"], "does not follow the previous row (rows deleted, inserted or reordered)"
+                item_id, expected_seq, f"cannot be read ({type(exc).__name__}): its stored values were altered"
             )
+        if row is None:
+            break
+        seq = row["seq"]
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq < expected_seq:
+            # Rows come ordered by seq and (item, seq) is unique: a seq below the next expected one
+            # (0, negative, or not a number) was never written by duban.
+            where = seq if isinstance(seq, int) and not isinstance(seq, bool) else expected_seq
+            return AuditBreak(item_id, where, f"row {seq!r} is not part of the chain (rows are numbered from 1)")
+        if seq != expected_seq:
+            return AuditBreak(item_id, expected_seq, f"row {expected_seq} is missing (found row {seq} next)")
+        if row["prev_hash"] != prev:
+            return AuditBreak(item_id, seq, "does not follow the previous row (rows deleted, inserted or reordered)")
         actor = f"{row['actor_role']}:{row['actor_party']}" if row["actor_party"] else row["actor_role"]
-        digest = chain_hash(
-            prev, item_id, row["seq"], row["at"], actor, row["trigger"], row["source"], row["dest"], row["data"]
-        )
+        try:
+            digest = chain_hash(
+                prev, item_id, seq, row["at"], actor, row["trigger"], row["source"], row["dest"], row["data"]
+            )
+        except (ValueError, TypeError, AttributeError) as exc:
+            return AuditBreak(item_id, seq, f"cannot be read ({type(exc).__name__}): its stored values were altered")
         if digest != row["hash"]:
-            return AuditBreak(item_id, row["seq"], "its content was changed after it was written")
-        prev, expected_seq = row["hash"], expected_seq + 1
-    if expected_seq - 1 != head_seq or prev != head_hash:
+            return AuditBreak(item_id, seq, "its content was changed after it was written")
+        prev, expected_seq, last_dest = row["hash"], expected_seq + 1, row["dest"]
+    count = expected_seq - 1
+    if not isinstance(head_seq, int) or isinstance(head_seq, bool):
+        return AuditBreak(
+            item_id, count, f"the item row's audit_seq {head_seq!r} is not a number (the item row was edited)"
+        )
+    if count > head_seq:
+        # Rows beyond the head the item row records: the first of them was added behind its back.
+        return AuditBreak(
+            item_id,
+            head_seq + 1,
+            f"the item records {head_seq} audit rows but the chain has {count} "
+            "(rows added, or the item row was edited)",
+        )
+    if count < head_seq:
         return AuditBreak(
             item_id,
             expected_seq,
             f"the item records {head_seq} audit rows but the chain ends "
-            f"after {expected_seq - 1} (rows deleted or the item row was edited)",
+            f"after {count} (rows deleted or the item row was edited)",
+        )
+    if prev != head_hash:
+        return AuditBreak(
+            item_id,
+            count,
+            "the chain does not end at the hash the item row records (the row or the item row was rewritten)",
+        )
+    if state is not None and count and last_dest != state:
+        return AuditBreak(
+            item_id, count, f"the item is in state {state!r} but its history leads to {last_dest!r} (item row edited)"
         )
     return None
 

@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import os
 import sys
+import tomllib
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,8 +19,10 @@ from rich.console import Console
 from rich.table import Table
 
 from workflow.calendar import Calendar, PeriodError, parse_period
+from workflow.channels import Settings
 from workflow.engine import SHANGHAI, Engine, load_definitions
 from workflow.errors import DefinitionError, ValidationError, WorkflowError
+from workflow.fields import DATES
 from workflow.model import Actor, Item, plain
 from workflow.registry import Registry
 
@@ -39,6 +42,9 @@ app.add_typer(calendar_app, name="calendar")
 app.add_typer(party_app, name="party")
 out = Console(highlight=False, soft_wrap=True, markup=False)  # item text is public input: never markup
 
+#: The largest id, version, year or count a database column holds (PostgreSQL's integer, the narrower):
+#: a larger number is a usage error naming its argument, not an overflow deep in the driver.
+INT_MAX = 2**31 - 1
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 SetOpt = Annotated[
     list[str] | None,
@@ -95,13 +101,14 @@ def _global(
 
 
 def _engine(ctx: typer.Context, calendar: Calendar | None = None) -> Engine:
+    _check_url(ctx.obj["db"])
     try:
         return Engine(
             ctx.obj["db"],
             definitions=ctx.obj["definitions"],
             parameters=ctx.obj["parameters"],
             calendar=calendar or ctx.obj["calendar"],
-            settings=ctx.obj["settings"],
+            settings=_settings(ctx.obj["settings"]),
         )
     except sa.exc.DBAPIError as exc:  # opening touches the database first: it is not there, or refuses us
         from workflow.daemon import one_line
@@ -111,15 +118,45 @@ def _engine(ctx: typer.Context, calendar: Calendar | None = None) -> Engine:
         raise typer.Exit(1) from None
 
 
-def parse_when(text: str | None) -> dt.datetime | None:
-    """``2026-03-20`` (midnight), ``2026-03-20T09:30`` or with an offset; naive times are Asia/Shanghai."""
+def _check_url(url: str) -> None:
+    """A --db that is not a database URL, or names a database whose driver is not installed, is bad input."""
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        raise ValidationError(
+            "--db", "not a database URL; write e.g. sqlite:///duban.db or postgresql+psycopg://user@host/db"
+        ) from None
+    try:
+        parsed.get_dialect().import_dbapi()
+    except (sa.exc.ArgumentError, ImportError) as exc:  # NoSuchModuleError is an ArgumentError
+        raise ValidationError("--db", f"cannot use {parsed.drivername!r} databases: {exc}") from None
+
+
+def _settings(path: Path | None) -> Settings | None:
+    """The --settings file read here, so that one that cannot be read is bad input naming the option."""
+    if path is None:
+        return None
+    try:
+        return Settings.load(path)
+    except OSError as exc:
+        raise ValidationError("--settings", f"cannot read {path}: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ValidationError("--settings", f"{path} is not a TOML file: {exc}") from None
+
+
+def parse_when(text: str | None, option: str = "--at") -> dt.datetime | None:
+    """``2026-03-20`` (midnight), ``2026-03-20T09:30`` or with an offset; naive times are Asia/Shanghai.
+    *option* names the option in the error when *text* cannot be read or lies outside the dates duban keeps."""
     if text is None:
         return None
     try:
         when = dt.datetime.fromisoformat(text.strip())
     except ValueError:
-        raise ValidationError("--at", f"cannot read {text!r}; write YYYY-MM-DD or YYYY-MM-DDTHH:MM[+08:00]") from None
-    return when if when.tzinfo else when.replace(tzinfo=SHANGHAI)
+        raise ValidationError(option, f"cannot read {text!r}; write YYYY-MM-DD or YYYY-MM-DDTHH:MM[+08:00]") from None
+    when = when if when.tzinfo else when.replace(tzinfo=SHANGHAI)
+    if not DATES[0] <= when.date() <= DATES[1]:
+        raise ValidationError(option, f"{text!r} is out of range: a date lies between {DATES[0]} and {DATES[1]}")
+    return when
 
 
 def parse_sets(pairs: list[str] | None) -> dict[str, str]:
@@ -314,13 +351,13 @@ def submit(
 @app.command()
 def fire(
     ctx: typer.Context,
-    item: int,
+    item: Annotated[int, typer.Argument(max=INT_MAX)],
     trigger: str,
     sets: SetOpt = None,
     at: AtOpt = None,
     actor: ActorOpt = "office",
     expect_version: Annotated[
-        int | None, typer.Option(help="Fail with a conflict if the item is not at this version.")
+        int | None, typer.Option(max=INT_MAX, help="Fail with a conflict if the item is not at this version.")
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -338,7 +375,12 @@ def fire(
 
 
 @app.command()
-def show(ctx: typer.Context, item: int, as_actor: AsOpt = None, as_json: JsonOpt = False) -> None:
+def show(
+    ctx: typer.Context,
+    item: Annotated[int, typer.Argument(max=INT_MAX)],
+    as_actor: AsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Show an item: state, data, units, promises, problems, contacts, votes and its history."""
     actor = Actor.parse(as_actor) if as_actor else None
     with _engine(ctx) as eng:
@@ -376,7 +418,7 @@ def list_items(
     kind: Annotated[str | None, typer.Option()] = None,
     state: Annotated[str | None, typer.Option()] = None,
     unit: Annotated[str | None, typer.Option(help="Items assigned to this unit.")] = None,
-    year: Annotated[int | None, typer.Option()] = None,
+    year: Annotated[int | None, typer.Option(max=INT_MAX)] = None,
     as_actor: AsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -395,7 +437,7 @@ def list_items(
 
 @audit_app.command("verify")
 def audit_verify(
-    ctx: typer.Context, item: Annotated[int | None, typer.Argument()] = None, as_json: JsonOpt = False
+    ctx: typer.Context, item: Annotated[int | None, typer.Argument(max=INT_MAX)] = None, as_json: JsonOpt = False
 ) -> None:
     """Check the audit chain of one item or of all; exit 1 and name the first broken link if any."""
     with _engine(ctx) as eng:
@@ -461,7 +503,7 @@ def calendar_check(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 @app.command()
 def deadlines(
     ctx: typer.Context,
-    item: Annotated[int | None, typer.Option(help="Only this item's clocks.")] = None,
+    item: Annotated[int | None, typer.Option(max=INT_MAX, help="Only this item's clocks.")] = None,
     unit: Annotated[str | None, typer.Option(help="Items assigned to this unit.")] = None,
     overdue: Annotated[str | None, typer.Option(metavar="WHEN", help="Only deadlines ended by WHEN.")] = None,
     as_actor: AsOpt = None,
@@ -470,7 +512,7 @@ def deadlines(
     """List open deadlines, soonest first."""
     actor = Actor.parse(as_actor) if as_actor else None
     with _engine(ctx) as eng:
-        rows = eng.deadlines(item=item, unit=unit, overdue_at=parse_when(overdue), actor=actor)
+        rows = eng.deadlines(item=item, unit=unit, overdue_at=parse_when(overdue, "--overdue"), actor=actor)
     if as_json:
         _emit(True, rows, "")
         return
@@ -500,7 +542,7 @@ def notices_list(
         bool, typer.Option("--failed", help="Only failed and dead notices, with open incidents.")
     ] = False,
     status: Annotated[str | None, typer.Option(help="queued, sending, sent, failed or dead.")] = None,
-    item: Annotated[int | None, typer.Option(help="Only this item's notices.")] = None,
+    item: Annotated[int | None, typer.Option(max=INT_MAX, help="Only this item's notices.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List the outbox (newest first); with --failed, what needs a person."""
@@ -525,7 +567,9 @@ def notices_list(
 
 
 @notices_app.command("retry")
-def notices_retry(ctx: typer.Context, notice: int, as_json: JsonOpt = False) -> None:
+def notices_retry(
+    ctx: typer.Context, notice: Annotated[int, typer.Argument(max=INT_MAX)], as_json: JsonOpt = False
+) -> None:
     """Queue a failed or dead notice again and resolve its incidents."""
     with _engine(ctx) as eng:
         eng.retry(notice)
@@ -540,7 +584,7 @@ def dispatch_command(
 ) -> None:
     """Send the notices that are due, once."""
     with _engine(ctx) as eng:
-        counts = eng.dispatch(parse_when(now))
+        counts = eng.dispatch(parse_when(now, "--now"))
     _emit(as_json, counts, ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
@@ -581,7 +625,7 @@ def main(argv: list[str] | None = None) -> int:
 
 # The daemon's, the import and the report commands live in their own modules; importing one adds
 # its commands to `app`.
-from workflow import cli_change, cli_daemon, cli_import, cli_report  # noqa: E402, F401
+from workflow import cli_audit, cli_change, cli_daemon, cli_import, cli_report  # noqa: E402, F401
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -60,6 +60,8 @@ _T = {
 _ITEM, _AUDIT, _DEADLINE = _T["item"], _T["audit"], store.TABLES["duban_deadline"]
 # The hot path's statements are built once: SQLAlchemy then reuses their compiled form, and the
 # SET / VALUES columns follow the parameters given at execution.
+#: A unit's name is part of its clocks' subject ("unit:NAME", 64 characters in the store).
+PARTY_NAME_MAX = 59
 _SELECT_ITEM = store.Prepared(sa.select(_ITEM).where(_ITEM.c.id == sa.bindparam("w_id")))
 # A fire reads its item locked (FOR UPDATE on PostgreSQL; SQLite's writer lock already holds it): two
 # fires on one item queue instead of both writing sub-rows, where the loser would hit a unique key
@@ -217,6 +219,10 @@ class Engine:
             raise ValidationError("role", f"a party is a unit, a deputy or a leader, not {role!r}")
         if not name or not name.strip():
             raise ValidationError("name", "a party needs a name")
+        if "\x00" in name or len(name.strip()) > PARTY_NAME_MAX:
+            raise ValidationError(
+                "name", f"a party's name has at most {PARTY_NAME_MAX} characters and no NUL character (\\x00)"
+            )
         table = _T["party"]
         columns = {"principal_leader", "department_head", "handler", "case_leader", "contacts"}
         for key in details:
@@ -578,7 +584,7 @@ class Engine:
 
     def verify_audit(self, item_id: int | None = None) -> list[AuditBreak]:
         """Check the audit hash chain of one item (or all); returns the first break of each broken item."""
-        heads = sa.select(_ITEM.c.id, _ITEM.c.audit_seq, _ITEM.c.audit_head).order_by(_ITEM.c.id)
+        heads = sa.select(_ITEM.c.id, _ITEM.c.audit_seq, _ITEM.c.audit_head, _ITEM.c.state).order_by(_ITEM.c.id)
         if item_id is not None:
             heads = heads.where(_ITEM.c.id == item_id)
         breaks = []
@@ -588,7 +594,8 @@ class Engine:
                 raise NotFound(f"no item {item_id}")
             for head in found:
                 rows = conn.execute(sa.select(_AUDIT).where(_AUDIT.c.item_id == head.id).order_by(_AUDIT.c.seq))
-                problem = verify_chain(head.id, head.audit_seq, head.audit_head, (r._mapping for r in rows))
+                chain = (r._mapping for r in rows)
+                problem = verify_chain(head.id, head.audit_seq, head.audit_head, chain, state=head.state)
                 if problem:
                     breaks.append(problem)
         return breaks

@@ -17,7 +17,7 @@ from typing import Any
 from workflow.calendar import PeriodError, parse_period
 from workflow.errors import ValidationError
 
-__all__ = ["FIELD_TYPES", "FieldSpec", "check_data"]
+__all__ = ["DATES", "FIELD_TYPES", "FieldSpec", "check_data"]
 
 FIELD_TYPES = (
     "string",
@@ -36,6 +36,9 @@ _FALSE = {"false", "no", "0", "n", "否"}
 #: Default bounds keep hostile input from filling the database; a definition may set its own.
 DEFAULT_MAX_LENGTH = {"string": 500, "text": 50_000}
 DEFAULT_MAX_ITEMS = 500
+#: The dates a field may hold: a workflow's dates lie well inside this window, and the periods counted
+#: from them (reminders before, escalations after) stay inside the dates Python can represent.
+DATES = (dt.date(1900, 1, 1), dt.date(2199, 12, 31))
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +73,8 @@ class FieldSpec:
             raise ValidationError(path, f"is {len(text)} characters long; at most {limit} are allowed")
         if self.required and not text.strip():
             raise ValidationError(path, "must not be empty")
+        if "\x00" in text:  # PostgreSQL refuses NUL in text, and C tools read it as the end of the string
+            raise ValidationError(path, "must not contain the NUL character (\\x00)")
         return text
 
     _check_text = _check_string
@@ -108,12 +113,13 @@ class FieldSpec:
     def _check_date(self, value: Any, path: str) -> dt.date:
         if isinstance(value, dt.datetime):
             raise ValidationError(path, "must be a date (YYYY-MM-DD), not a date and time")
-        if isinstance(value, dt.date):
-            return value
         try:
-            return dt.date.fromisoformat(str(value).strip())
+            day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value).strip())
         except ValueError:
             raise ValidationError(path, f"must be a date written YYYY-MM-DD, not {value!r}") from None
+        if not DATES[0] <= day <= DATES[1]:
+            raise ValidationError(path, f"{day} is out of range: a date lies between {DATES[0]} and {DATES[1]}")
+        return day
 
     def _check_period(self, value: Any, path: str) -> str:
         try:
@@ -179,6 +185,8 @@ def _json(text: str, path: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValidationError(path, f"is not valid JSON ({exc.msg} at character {exc.pos})") from None
+    except RecursionError:
+        raise ValidationError(path, "is JSON nested too deeply") from None
 
 
 def _label(spec: FieldSpec) -> str:

@@ -49,7 +49,7 @@ from workflow.errors import ImportRejected, RowProblem, ValidationError, Workflo
 from workflow.fields import check_data
 from workflow.model import Actor
 from workflow.registry import Context
-from workflow.sheet import Sheet, cell_text, read_sheet
+from workflow.sheet import Sheet, cell_text, inert, read_sheet
 
 if TYPE_CHECKING:
     from workflow.engine import Engine
@@ -564,11 +564,11 @@ def _write_errors(
         names.append(ERROR_COLUMN)
     with target.open("w", encoding="utf-8-sig", newline="") as out:
         writer = csv.writer(out)
-        writer.writerow(names)
+        writer.writerow([inert(n) for n in names])
         for number, cells in sheet.rows:
             if number <= header_row or number not in why:
                 continue
-            row = [cell_text(c) for c in cells] + [""] * (width - len(cells))
+            row = [inert(cell_text(c)) for c in cells] + [""] * (width - len(cells))  # never a formula in Excel
             message = "；".join(why[number])
             if slot is None:
                 row.append(message)

@@ -248,7 +248,9 @@ class Notices:
         """Render notice type *key*; only the type's declared variables are passed to its templates."""
         kind = self.types[key]
         given = {k: variables.get(k) for k in kind.variables}
-        subject = self._templates[(key, "subject.txt")].render(given).strip()
+        # One line whatever the item's text holds: a line break in a mail header is refused (or, in a
+        # folder-delivered notice, would start a header of its own).
+        subject = " ".join(self._templates[(key, "subject.txt")].render(given).strip().splitlines())
         text = self._templates[(key, "body.txt")].render(given)
         html = self._templates[(key, "body.html")].render(given) if kind.html else None
         return Rendered(subject, text, html)

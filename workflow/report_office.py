@@ -36,6 +36,7 @@ from workflow.report_view import (
     records,
     stage_kind,
     unit_series,
+    xml_safe,
 )
 from workflow.report_xlsx import ITEM_COLUMNS, write_xlsx
 
@@ -61,6 +62,7 @@ def write_docx(data: Mapping[str, Any], path: str | Path) -> None:
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Mm, Pt
 
+    data = xml_safe(data)  # control characters typed into an item would make python-docx refuse the text
     doc = Document()
     section = doc.sections[0]
     section.page_width, section.page_height = Mm(210), Mm(297)

@@ -6,10 +6,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from workflow.report_defs import CATEGORY_LABELS, RATE_LABELS
+from workflow.sheet import inert
 
 __all__ = ["ITEM_COLUMNS", "render"]
 
@@ -62,13 +64,22 @@ def items_csv(data: dict[str, Any]) -> str:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([heading for _, heading in ITEM_COLUMNS])
     for row in data["items"]:
-        writer.writerow([cell(row[key]) for key, _ in ITEM_COLUMNS])
+        writer.writerow(
+            [inert(cell(row[key])) if isinstance(row[key], str | list) else cell(row[key]) for key, _ in ITEM_COLUMNS]
+        )
     return buffer.getvalue()
+
+
+def md(text: str) -> str:
+    """Text as Markdown shows it literally on one line: line breaks become spaces and the characters
+    Markdown reads as markup (HTML tags, links, images, emphasis, code, table cells, entities) are
+    backslash-escaped, so that ``<script>`` in a title is text in any renderer, not a tag."""
+    return re.sub(r"([\\`*_\[\]<>|&#!~])", r"\\\1", re.sub(r"\r\n|\r|\n", " ", text))
 
 
 def markdown(data: dict[str, Any]) -> str:
     out: list[str] = [f"# {data['title']}", "", f"{data['office']} · 截至 {data['generated_at']}", ""]
-    shown = [f"{k}: {cell(v)}" for k, v in data["filters"].items() if v not in (None, [], False)]
+    shown = [f"{k}: {md(cell(v))}" for k, v in data["filters"].items() if v not in (None, [], False)]
     out += [f"筛选条件 (filters): {'; '.join(shown) if shown else '全部 (all items)'}", ""]
     if data["empty"]:
         out += ["**本次筛选没有任何事项 (nothing selected): 没有可统计的数字。**", ""]
@@ -127,7 +138,7 @@ def markdown(data: dict[str, Any]) -> str:
     for ro in data["review_opinions"]:
         second = "; 二次审议 (second review)" if ro["second_review"] else ""
         out += [
-            f"### {ro['title']} (#{ro['item_id']})",
+            f"### {md(ro['title'])} (#{ro['item_id']})",
             "",
             f"{ro['state_label']}; 问题整改 {ro['rectified']}/{ro['total']} = {ro['rate']['percent']}{second}",
             "",
@@ -176,7 +187,7 @@ def _section(
 
 def _table(headings: list[str], rows: Iterable[list[Any]]) -> list[str]:
     def text(value: Any) -> str:
-        return cell(value).replace("|", "\\|").replace("\n", " ")
+        return md(cell(value))
 
     lines = ["| " + " | ".join(headings) + " |", "|" + "---|" * len(headings)]
     lines += ["| " + " | ".join(text(v) for v in r) + " |" for r in rows]

@@ -10,6 +10,7 @@ failing a render.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -39,6 +40,7 @@ __all__ = [
     "records",
     "stage_kind",
     "unit_series",
+    "xml_safe",
 ]
 
 DEFAULT_TITLE = "代表建议和审议意见办理情况报告"
@@ -105,6 +107,22 @@ def records(data: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
     if isinstance(value, str) or not isinstance(value, Sequence):
         return []
     return [r for r in value if isinstance(r, Mapping)]
+
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(value: Any) -> Any:
+    """*value* (and every string inside a mapping or list) with the characters XML 1.0 cannot hold, which
+    Word and Excel files are made of, replaced: a C0 control by its control picture (\\x07 → ␇, \\x1b → ␛),
+    anything else by U+FFFD. Text typed into a suggestion may hold them; the document must still open."""
+    if isinstance(value, str):
+        return _NOT_XML.sub(lambda m: chr(0x2400 + ord(m[0])) if m[0] < " " else "\ufffd", value)
+    if isinstance(value, Mapping):
+        return {k: xml_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [xml_safe(v) for v in value]
+    return value
 
 
 def as_text(value: Any) -> str:

@@ -33,6 +33,7 @@ from workflow.report_view import (
     rate_rows,
     records,
     stage_kind,
+    xml_safe,
 )
 
 __all__ = ["ITEM_COLUMNS", "write_xlsx"]
@@ -70,6 +71,7 @@ def write_xlsx(data: Mapping[str, Any], path: str | Path) -> None:
     """Write the report *data* as an Excel workbook at *path*: 事项, 承办单位, 承诺事项, 问题清单, 逾期, 汇总."""
     from openpyxl import Workbook
 
+    data = xml_safe(data)  # openpyxl refuses control characters, which items typed by the public may hold
     book = Workbook()
     book.remove(book.active)  # type: ignore[arg-type]
     _sheet(book, "事项", [h for h, _ in ITEM_COLUMNS], (_item_row(i) for i in _items(data)))

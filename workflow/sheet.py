@@ -19,7 +19,7 @@ from typing import Any
 
 from workflow.errors import ImportRejected, RowProblem
 
-__all__ = ["Sheet", "cell_text", "read_sheet"]
+__all__ = ["FORMULA_START", "Sheet", "cell_text", "inert", "read_sheet"]
 
 #: Worksheets read in preference to the first one: duban's own export, then the office's usual name.
 PREFERRED_SHEETS = ("事项", "建议汇总表")
@@ -33,6 +33,8 @@ _MAGIC = (
     (b"7z\xbc\xaf", "a 7-Zip archive"),
 )
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Office 97-2003 (.xls, .doc) and encrypted .xlsx
+#: How a cell a spreadsheet would read as a formula starts (OWASP's list for CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(slots=True)
@@ -93,6 +95,13 @@ def cell_text(value: Any) -> str:
     return str(value).strip()
 
 
+def inert(text: str) -> str:
+    """*text* as a CSV cell a spreadsheet shows as typed and never evaluates: one that starts like a
+    formula gets Excel's quote prefix (``'=1+1``). Reading CSV takes the prefix off again, so a CSV duban
+    wrote imports back unchanged."""
+    return f"'{text}" if text.startswith(FORMULA_START) else text
+
+
 def _read_xlsx(file: str, raw: bytes, reject: Any) -> Sheet:
     from openpyxl import load_workbook
 
@@ -137,7 +146,7 @@ def _read_csv(file: str, raw: bytes, reject: Any) -> Sheet:
     first = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = "\t" if first.count("\t") > first.count(",") else ","
     rows = [
-        (number, list(cells))
+        (number, [c[1:] if c.startswith("'") and c[1:].startswith(FORMULA_START) else c for c in cells])
         for number, cells in enumerate(_records(text, delimiter), start=1)
         if any(c.strip() for c in cells)
     ]
