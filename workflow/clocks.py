@@ -383,11 +383,12 @@ def _start(ctx: Context, spec: ClockSpec, data: dict[str, Any], calendar: Calend
 
 def _subject(ctx: Context, spec: ClockSpec) -> str | None:
     """Which of a clock's deadlines a stop trigger names: the acting unit's, a record's, the item's,
-    or (None) all of them: a per-unit clock stopped by someone other than a unit (the item withdrawn)."""
+    or (None) all of them: a per-unit clock stopped by someone other than a unit, or a per-record clock
+    stopped by a trigger that names no record (the item withdrawn)."""
     if spec.subject == "unit":
         return f"unit:{ctx.actor.party}" if ctx.actor.role == "unit" and ctx.actor.party else None
-    if spec.subject and spec.subject in ctx.data:
-        return f"{spec.subject}:{ctx.data[spec.subject]}"
+    if spec.subject:
+        return f"{spec.subject}:{ctx.data[spec.subject]}" if spec.subject in ctx.data else None
     return ""
 
 
