@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import multiprocessing as mp
 import os
+import re
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -27,6 +28,25 @@ UNITS = [
     "市人民政府",
 ]
 T0 = dt.datetime(2026, 3, 20, 9, 0, tzinfo=dt.UTC)
+
+#: A line a reliability suite prints with its figure (cases tried, races run, kills survived, duplicates found)
+#: starts with one of these words; the lines are gathered from the tests' output and shown at the end of the run.
+FIGURE = re.compile(r"^\s*(races|crashes|tamper|hostile|migrate|upgrade|backup|permissions|fuzz)\b[^:\n]{0,60}:")
+_figures: list[str] = []
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    _figures.extend(line.strip() for line in report.capstdout.splitlines() if FIGURE.match(line))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _figures:
+        terminalreporter.section("reliability figures")
+        for line in dict.fromkeys(_figures):  # in order, each once
+            terminalreporter.write_line(line)
 
 
 def _admin() -> sa.Engine:
