@@ -185,6 +185,23 @@ def source_digest() -> str:
     return digest.hexdigest()
 
 
+def postgresql_version() -> str | None:
+    """The version of the PostgreSQL server ``DUBAN_BENCH_PG`` names, if one is given and answers."""
+    url = os.environ.get("DUBAN_BENCH_PG", "")
+    if not url or url.lower() in ("off", "0", "no", "none"):
+        return None
+    import sqlalchemy as sa
+
+    db = sa.create_engine(url)
+    try:
+        with db.connect() as conn:
+            return str(conn.execute(sa.text("SHOW server_version")).scalar())
+    except sa.exc.SQLAlchemyError:
+        return None
+    finally:
+        db.dispose()
+
+
 def environment() -> dict[str, Any]:
     return {
         "machine": {
@@ -198,6 +215,7 @@ def environment() -> dict[str, Any]:
         "software": {
             "python": platform.python_version(),
             "sqlite": sqlite3.sqlite_version,
+            "postgresql": postgresql_version(),
             **{p.lower(): _version(p) for p in PACKAGES},
             "git_commit": _git_commit(),
         },
@@ -289,7 +307,8 @@ def markdown(report: dict[str, Any]) -> str:
     lines += [
         "",
         f"Machine: {m['cpu_model']}, {m['cores']} cores, {m['platform']}, temp files on {m['tmp_filesystem']}. "
-        f"Python {sw['python']}, SQLite {sw['sqlite']}, duban {sw['duban']} ({sw['git_commit']}), "
+        f"Python {sw['python']}, SQLite {sw['sqlite']}, PostgreSQL {sw.get('postgresql') or '(not used)'}, "
+        f"duban {sw['duban']} ({sw['git_commit']}), "
         f"transitions {sw['transitions']}, SQLAlchemy {sw['sqlalchemy']}, sqlmodel {sw['sqlmodel']}.",
         "",
     ]
