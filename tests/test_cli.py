@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import snapshot
 
-from workflow import Engine
+from workflow import DefinitionError, Engine
 from workflow.cli import main
 from workflow.definition import bundled_dir
 
@@ -340,3 +340,34 @@ def test_bad_calendar_folder_is_a_located_error(run: Run, tmp_path: Path) -> Non
     code, out, err = run("--calendar", str(folder), "deadline", "--from", "2026-12-01", "--period", "1 month")
     assert code == 2 and out == ""
     assert err.startswith(f"error: {folder / '2027.yaml'}:6:12: ") and "both as a rest day and as a working day" in err
+
+
+LONG = "/tmp/" + "长" * 200  # a file name the system refuses
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("backup", LONG), "FILE: cannot use"),
+        (("restore", LONG), "FILE: cannot use"),
+        (("audit", "export", str(2**40)), "less than or equal to"),
+        (("--definitions", LONG, "list"), "cannot use this path"),
+    ],
+)
+def test_unusable_paths_and_huge_ids_exit_2_naming_them(
+    run: Run, args: tuple[str, ...], says: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file name the system refuses, or an id beyond the database's integers, is bad input: exit 2 with a
+    message naming it, never a crash (found by fuzzing)."""
+    monkeypatch.setenv("DUBAN_DEBUG", "1")  # a crash would raise here instead of being printed
+    code, out, err = run(*args)
+    assert code == 2 and says in out + err
+
+
+def test_a_parameter_file_that_is_not_utf8_is_a_definition_error(tmp_path: Path, db_url: str) -> None:
+    """A jurisdiction's parameter file in another encoding is refused naming the file, not a crash."""
+    bad = tmp_path / "params.yaml"
+    bad.write_bytes("suggestion: {reply_period: 3 个月}".encode("gb18030"))
+    with pytest.raises(DefinitionError) as caught:
+        Engine(db_url, parameters=bad)
+    assert "not UTF-8" in str(caught.value) and str(bad) in str(caught.value)

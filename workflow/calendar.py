@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from calendar import monthrange
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -163,14 +164,25 @@ class Calendar:
 
         calendar = cls()
         for folder in [bundled_dir("definitions") / "calendars", *map(Path, folders or [])]:
-            if not folder.is_dir():
+            try:
+                paths = sorted(folder.glob("*.yaml")) if folder.is_dir() else None
+            except OSError as exc:  # a name too long, a folder we may not read
+                raise DefinitionError(f"cannot read the calendar folder: {exc.strerror}", str(folder), 0, 0) from None
+            if paths is None:
                 raise DefinitionError("no such calendar folder", str(folder), 0, 0)
-            for path in sorted(folder.glob("*.yaml")):
+            for path in paths:
                 calendar.add_file(path)
         return calendar
 
     def add_file(self, path: Path) -> None:
-        text = path.read_text(encoding="utf-8")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise DefinitionError(
+                f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})", str(path), 1, 1
+            ) from None
+        except OSError as exc:
+            raise DefinitionError(f"cannot read the file: {exc.strerror}", str(path), 0, 0) from None
         year, rest, work, source = _read_year(LocatedYAML(text, str(path)), str(path))
         for table in (self.rest, self.work):
             for day in [d for d in table if d.year == year]:
@@ -234,6 +246,12 @@ class Calendar:
         return self._count(due.start, due.raw, period, f"{text}; {why} + {period.chinese}", [due.raw])
 
     def _count(self, start: dt.date, base: dt.date, period: Period, lead: str, seen: list[dt.date]) -> Due:
+        try:
+            return self._count_in_range(start, base, period, lead, seen)
+        except (OverflowError, ValueError) as exc:  # past 9999-12-31 (a date's limit), in days or in months
+            raise PeriodError(f"{lead} ends after {dt.date.max}, the last date that can be counted") from exc
+
+    def _count_in_range(self, start: dt.date, base: dt.date, period: Period, lead: str, seen: list[dt.date]) -> Due:
         if period.unit == "working_days":
             return self._working_days(start, base, period, lead, seen)
         if period.unit == "days":
@@ -289,7 +307,7 @@ def _add_months(start: dt.date, months: int) -> tuple[dt.date, str]:
     index = start.year * 12 + start.month - 1 + months
     year, month = divmod(index, 12)
     month += 1
-    last = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    last = monthrange(year, month)[1]
     if start.day <= last:
         return dt.date(year, month, start.day), ""
     return dt.date(year, month, last), f"{month}月无{start.day}日, 取月末; "

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import sys
 import tomllib
 from pathlib import Path
@@ -603,9 +604,23 @@ def demo(
         _emit(True, summary, "")
 
 
+def _check_args(args: list[str]) -> None:
+    """Arguments are text: bytes that were not UTF-8 (which Python keeps as lone surrogates) or a NUL
+    cannot be stored, printed or looked up, so they are refused before any command sees them."""
+    for i, arg in enumerate(args):
+        if bad := re.search("[\x00\ud800-\udfff]", arg):
+            char = ord(bad.group())
+            what = "a NUL character" if char == 0 else f"the byte 0x{char - 0xDC00:02x}, which is not UTF-8"
+            if not 0xDC80 <= char <= 0xDCFF and char:
+                what = f"\\u{char:04x}, half of a surrogate pair"
+            option = args[i - 1] if i and args[i - 1].startswith("-") else ""
+            raise ValidationError(option or "argument", f"{ascii(arg)[:80]} holds {what}; arguments are UTF-8 text")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``duban`` console script; returns the exit status."""
     try:
+        _check_args(sys.argv[1:] if argv is None else argv)
         app(args=argv, prog_name="duban")  # typer reports usage errors itself, with status 2
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from workflow.audit_export import FORMATS, collect, render
-from workflow.cli import _engine, audit_app, out
+from workflow.cli import INT_MAX, _engine, audit_app, out
 from workflow.errors import ValidationError
 
 _EXTENSIONS = {".html": "html", ".htm": "html", ".json": "json", ".txt": "text"}
@@ -21,7 +21,7 @@ _EXTENSIONS = {".html": "html", ".htm": "html", ".json": "json", ".txt": "text"}
 @audit_app.command("export")
 def audit_export(
     ctx: typer.Context,
-    item: Annotated[int, typer.Argument(help="The item's id.")],
+    item: Annotated[int, typer.Argument(help="The item's id.", max=INT_MAX)],
     fmt: Annotated[
         str | None,
         typer.Option(

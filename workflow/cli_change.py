@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.table import Table
 
 from workflow.backup import backup, restore
-from workflow.cli import ActorOpt, AtOpt, JsonOpt, _engine, app, out, parse_when
+from workflow.cli import ActorOpt, AtOpt, JsonOpt, _check_url, _engine, app, out, parse_when
 from workflow.errors import ValidationError
 from workflow.migrate import MigrationPlan, StateMap, apply, plan, read_map
 from workflow.model import Actor
+
+T = TypeVar("T")
 
 MapOpt = Annotated[
     list[str],
@@ -152,7 +155,7 @@ def backup_command(
 ) -> None:
     """Back the database up to FILE: SQLite's online backup (a consistent snapshot while the daemon writes), or
     pg_dump --format=custom on PostgreSQL."""
-    done = backup(ctx.obj["db"], file, force=force)
+    done = _guarded(lambda: backup(ctx.obj["db"], file, force=force), ctx.obj["db"], file)
     _report(done.summary, as_json, _fields(done))
 
 
@@ -166,8 +169,18 @@ def restore_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Replace the database with the backup FILE, after checking its audit chains; stop the daemons first."""
-    done = restore(ctx.obj["db"], file, force=force)
+    done = _guarded(lambda: restore(ctx.obj["db"], file, force=force), ctx.obj["db"], file)
     _report(done.summary, as_json, _fields(done))
+
+
+def _guarded(run: Callable[[], T], url: str, file: Path) -> T:
+    """A --db that is no database URL, or a FILE the system cannot use (a name too long, a folder), is bad input
+    named as such, not a crash."""
+    _check_url(url)
+    try:
+        return run()
+    except OSError as exc:
+        raise ValidationError("FILE", f"cannot use {str(file)[:80]!r}: {exc.strerror or exc}") from None
 
 
 def _fields(done: Any) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from workflow.cli import JsonOpt, _emit, _engine, app, out, parse_when
+from workflow.cli import INT_MAX, JsonOpt, _emit, _engine, app, out, parse_when
 from workflow.engine import SHANGHAI
 
 
@@ -19,13 +19,13 @@ from workflow.engine import SHANGHAI
 def sweep_command(
     ctx: typer.Context,
     now: Annotated[str | None, typer.Option("--now", metavar="WHEN", help="Act as if it were WHEN.")] = None,
-    batch: Annotated[int, typer.Option("--batch", min=1, help="Deadlines claimed at a time.")] = 500,
+    batch: Annotated[int, typer.Option("--batch", min=1, max=INT_MAX, help="Deadlines claimed at a time.")] = 500,
     no_dispatch: Annotated[bool, typer.Option("--no-dispatch", help="Queue notices but do not send them.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """One sweep: every due reminder, escalation and timeout, then the outbox sent (for cron and tests)."""
     with _engine(ctx) as eng:
-        result = eng.sweep(parse_when(now), batch=batch, dispatch=not no_dispatch)
+        result = eng.sweep(parse_when(now, "--now"), batch=batch, dispatch=not no_dispatch)
     counts = ", ".join(f"{k} {v}" for k, v in result.counts.items())
     when = result.now.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
     _emit(as_json, result, f"swept at {when}: {counts} ({result.duration * 1000:.0f} ms, {result.batches} batches)")
@@ -41,7 +41,7 @@ def daemon_command(
     dispatch_interval: Annotated[
         float, typer.Option("--dispatch-interval", min=0.001, help="Seconds between sending the outbox.")
     ] = 30.0,
-    batch: Annotated[int, typer.Option("--batch", min=1, help="Deadlines claimed at a time.")] = 500,
+    batch: Annotated[int, typer.Option("--batch", min=1, max=INT_MAX, help="Deadlines claimed at a time.")] = 500,
     stale_after: Annotated[
         float | None,
         typer.Option(

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from workflow.cli import _engine, app, out, parse_when
+from workflow.cli import INT_MAX, _engine, app, out, parse_when
 from workflow.errors import ValidationError
 from workflow.reports import BINARY, FORMATS, format_for, render, write
 
@@ -22,7 +22,7 @@ app.add_typer(report_app, name="report")
 @report_app.command("followup")
 def followup_command(
     ctx: typer.Context,
-    year: Annotated[int | None, typer.Option("--year", help="Items submitted in this year.")] = None,
+    year: Annotated[int | None, typer.Option("--year", max=INT_MAX, help="Items submitted in this year.")] = None,
     session: Annotated[
         str | None,
         typer.Option("--session", help="Items of this session (会次), as recorded, e.g. 市十五届人大五次会议."),
@@ -52,7 +52,10 @@ def followup_command(
         str | None, typer.Option("--now", metavar="WHEN", help="Describe the data as of WHEN [default: now].")
     ] = None,
     flag_bottom: Annotated[
-        int, typer.Option("--flag-bottom", min=0, help="Flag the N lowest-ranked units (at most half of them).")
+        int,
+        typer.Option(
+            "--flag-bottom", min=0, max=INT_MAX, help="Flag the N lowest-ranked units (at most half of them)."
+        ),
     ] = 3,
     flag_below: Annotated[
         float | None,
@@ -66,10 +69,7 @@ def followup_command(
     chosen = format_for(output, fmt)
     if output is None and chosen in BINARY:
         raise ValidationError("--output", f"{chosen} is a binary format: give -o FILE.{chosen}")
-    try:
-        as_of = parse_when(now)
-    except ValidationError as exc:  # parse_when names --at, the option most commands have
-        raise ValidationError("--now", exc.message) from None
+    as_of = parse_when(now, "--now")
     with _engine(ctx) as eng:
         report = eng.report(
             "followup",

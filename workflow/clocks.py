@@ -140,8 +140,11 @@ def parse_clocks(
         period, each = r.param("period", "period"), spec.get("each")
         if period is None and (each is None or spec.get("date") is None):
             p.error(path, f"clock {name!r} needs a period parameter, or 'each' and 'date' (each record's own date)")
-        if each is not None and each not in records:
+        if each is not None and not (isinstance(each, str) and each in records):
             p.error((*path, "each"), f"'each' must name a list or records field of a transition, not {each!r}")
+        for key in ("long_when", "date", "subject"):  # field names, looked up when the clock runs
+            if spec.get(key) is not None and not isinstance(spec[key], str):
+                p.error((*path, key), f"{key} must be a field name, not {spec[key]!r}")
         if "reminder_template" in spec:
             p.notice_type(spec["reminder_template"], (*path, "reminder_template"))
         reminders = p.names(spec.get("reminders", []), (*path, "reminders"), "reminders")
@@ -216,10 +219,10 @@ class _ClockReader:
             where = (*self.path, key, i)
             entry = {"trigger": entry} if isinstance(entry, str) else self.p.mapping(entry, where, "clock_trigger")
             trigger, to, when = entry.get("trigger"), entry.get("to"), entry.get("when") or {}
-            if trigger not in self.known:
+            if not (isinstance(trigger, str) and trigger in self.known):
                 problem = f"clock {self.name!r}: {key} trigger {trigger!r} is not fired by any transition"
                 self.p.error(where, problem)
-            if to is not None and to not in self.states:
+            if to is not None and not (isinstance(to, str) and to in self.states):
                 self.p.error((*where, "to"), f"unknown state {to!r}")
             if not isinstance(when, dict):
                 self.p.error((*where, "when"), "when must map field names to values")
@@ -242,7 +245,7 @@ class _ClockReader:
         value = self.spec.get(key)
         if value is None:
             return None
-        if value not in self.parameters:
+        if not isinstance(value, str) or value not in self.parameters:
             self.p.error((*self.path, key), f"{key} names parameter {value!r}, which is not defined")
         elif self.parameters[value].type != ptype:
             self.p.error((*self.path, key), f"parameter {value!r} is a {self.parameters[value].type}, not a {ptype}")

@@ -241,6 +241,11 @@ def parse_definition(
     return _Parser(doc, registry or Registry.default(), notice_types).parse()
 
 
+def _known(name: Any, names: Iterable[str]) -> bool:
+    """Whether *name* is one of *names*; a list or mapping where a name belongs is never one (nor hashable)."""
+    return isinstance(name, str) and name in names
+
+
 def _suggest(name: Any, options: Iterable[str]) -> str:
     close = difflib.get_close_matches(str(name), list(options), n=1)
     return f"; did you mean {close[0]!r}?" if close else ""
@@ -326,7 +331,7 @@ class _Parser:
         self.state_names = set(states)
         transitions = self.transitions(top.get("transitions"), states)
         initial = top.get("initial")
-        if initial not in states:
+        if not _known(initial, states):
             self.error(("initial",), f"initial state {initial!r} is not defined{_suggest(initial, states)}")
         clocks = parse_clocks(self, top.get("clocks"), transitions, states, parameters)
         for t in transitions:
@@ -494,13 +499,17 @@ class _Parser:
                 seen[(source, trigger)] = i
             fields = self.fields(spec.get("fields"), (*path, "fields"))
             branches = tuple(
-                self.branch(b, (*path, "branches", k), states, fields) for k, b in enumerate(spec.get("branches") or [])
+                self.branch(b, (*path, "branches", k), states, fields)
+                for k, b in enumerate(self.listed(spec.get("branches"), (*path, "branches"), "branches"))
             )
             guards = self.names(spec.get("guards", []), (*path, "guards"), "guards")
             actions = self.names(spec.get("actions", []), (*path, "actions"), "actions")
             self.registered(guards, (*path, "guards"), self.registry.guards, "guard")
             self.registered(actions, (*path, "actions"), self.registry.actions, "action")
-            notices = tuple(self.notice(n, (*path, "notices", k)) for k, n in enumerate(spec.get("notices") or []))
+            notices = tuple(
+                self.notice(n, (*path, "notices", k))
+                for k, n in enumerate(self.listed(spec.get("notices"), (*path, "notices"), "notices"))
+            )
             out.append(
                 TransitionSpec(
                     trigger=trigger,
@@ -528,13 +537,25 @@ class _Parser:
         units = spec.get("units", "lead")
         if units not in ("lead", "co", "all"):
             self.error((*path, "units"), f"units must be lead, co or all, not {units!r}")
-        when_state = spec.get("when_state")
-        if when_state is not None and when_state not in self.state_names:
+        when_state, deadline = spec.get("when_state"), spec.get("deadline")
+        if when_state is not None and not _known(when_state, self.state_names):
             self.error((*path, "when_state"), f"unknown state {when_state!r}")
-        return NoticeSpec(str(spec.get("type")), to, str(units), spec.get("deadline"), when_state)
+        if deadline is not None and not isinstance(deadline, str):
+            self.error((*path, "deadline"), f"deadline must name a clock, got {_typename(deadline)}")
+            deadline = None
+        return NoticeSpec(str(spec.get("type")), to, str(units), deadline, when_state)
+
+    def listed(self, raw: Any, path: YamlPath, what: str) -> list[Any]:
+        """A list section (branches, notices): left out it is empty; anything but a list is an error."""
+        if raw is None:
+            return []
+        if not isinstance(raw, list):
+            self.error(path, f"{what} must be a list, got {_typename(raw)}")
+            return []
+        return raw
 
     def notice_type(self, name: Any, path: YamlPath) -> None:
-        if name not in self.notice_types:
+        if not _known(name, self.notice_types):
             self.error(
                 path,
                 f"unknown notice type {name!r}{_suggest(name, self.notice_types)}; "
@@ -542,9 +563,9 @@ class _Parser:
             )
 
     def dest(self, dest: Any, path: YamlPath, states: dict[str, StateSpec]) -> str | None:
-        if dest is not None and dest not in states:
+        if dest is not None and not _known(dest, states):
             self.error(path, f"unknown state {dest!r}{_suggest(dest, states)} (leave dest out to keep the state)")
-        return dest if dest in states else None
+        return dest if _known(dest, states) else None
 
     def branch(self, raw: Any, path: YamlPath, states: dict[str, StateSpec], fields: tuple[FieldSpec, ...]) -> Branch:
         spec = self.mapping(raw, path, "branch")
@@ -563,7 +584,7 @@ class _Parser:
                         f"'when' names {name!r}, which is not a field of this transition",
                         key=True,
                     )
-                elif f.choices and not set(values) <= set(f.choices):
+                elif f.choices and not all(v in f.choices for v in values):
                     self.error(
                         (*path, "when", name),
                         f"{values!r} is not among the choices of {name!r}: {', '.join(f.choices)}",

@@ -619,6 +619,10 @@ def load_definitions(
     )
     paths: list[Path] = []
     for entry in map(Path, entries):
+        try:
+            entry.is_dir()
+        except OSError as exc:  # a name the system refuses (too long)
+            raise DefinitionError(f"cannot use this path: {exc.strerror}", str(entry)[:200], 0, 0) from None
         if entry.is_dir():
             paths += sorted(entry.glob("*.yaml")) + sorted(entry.glob("*.yml"))
         elif entry.is_file():
@@ -640,6 +644,8 @@ def _read_parameters(path: Path) -> tuple[dict[str, dict[str, Any]], dict[tuple[
         doc = LocatedYAML(path.read_text(encoding="utf-8"), str(path))
     except OSError as exc:
         raise DefinitionError(f"cannot read the parameter file: {exc.strerror}", str(path), 0, 0) from None
+    except UnicodeDecodeError as exc:
+        raise DefinitionError(f"the parameter file is not UTF-8 text ({exc.reason})", str(path), 1, 1) from None
     if not isinstance(doc.root, dict) or not all(isinstance(v, dict) for v in doc.root.values()):
         raise DefinitionError(
             "a parameter file maps each kind to its parameters, e.g. suggestion: {rehandle_period: 2 months}",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,7 @@ _FALSE = {"false", "no", "0", "n", "否"}
 #: Default bounds keep hostile input from filling the database; a definition may set its own.
 DEFAULT_MAX_LENGTH = {"string": 500, "text": 50_000}
 DEFAULT_MAX_ITEMS = 500
+_SURROGATE = re.compile("[\ud800-\udfff]")
 #: The dates a field may hold: a workflow's dates lie well inside this window, and the periods counted
 #: from them (reminders before, escalations after) stay inside the dates Python can represent.
 DATES = (dt.date(1900, 1, 1), dt.date(2199, 12, 31))
@@ -75,6 +77,8 @@ class FieldSpec:
             raise ValidationError(path, "must not be empty")
         if "\x00" in text:  # PostgreSQL refuses NUL in text, and C tools read it as the end of the string
             raise ValidationError(path, "must not contain the NUL character (\\x00)")
+        if half := _SURROGATE.search(text):  # JSON's "\ud800": half a character, which no database stores
+            raise ValidationError(path, f"holds \\u{ord(half.group()):04x}, half of a surrogate pair, not a character")
         return text
 
     _check_text = _check_string
@@ -98,9 +102,9 @@ class FieldSpec:
 
     def _bounded(self, value: float, path: str) -> float:
         if self.min is not None and value < self.min:
-            raise ValidationError(path, f"must be at least {self.min:g}, not {value:g}")
+            raise ValidationError(path, f"must be at least {_number(self.min)}, not {_number(value)}")
         if self.max is not None and value > self.max:
-            raise ValidationError(path, f"must be at most {self.max:g}, not {value:g}")
+            raise ValidationError(path, f"must be at most {_number(self.max)}, not {_number(value)}")
         return value
 
     def _check_boolean(self, value: Any, path: str) -> bool:
@@ -187,6 +191,11 @@ def _json(text: str, path: str) -> Any:
         raise ValidationError(path, f"is not valid JSON ({exc.msg} at character {exc.pos})") from None
     except RecursionError:
         raise ValidationError(path, "is JSON nested too deeply") from None
+
+
+def _number(value: float) -> str:
+    """A bound or value for a message; a whole number too large for a float is written out."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _label(spec: FieldSpec) -> str:

@@ -8,6 +8,7 @@ unquoted ``on:`` as ``true``).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -19,6 +20,7 @@ __all__ = ["LocatedYAML", "YamlPath"]
 MAX_NODES = 50_000
 _PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")}
 YamlPath = tuple[str | int, ...]
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class LocatedYAML:
@@ -41,6 +43,11 @@ class LocatedYAML:
                 problem = "a tab character here; YAML is indented with spaces only"
             line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
             raise DefinitionError(f"YAML syntax error: {problem}", file, line, col) from None
+        except yaml.reader.ReaderError as exc:  # a control character (NUL, ESC, ...): unmarked, only a position
+            before = text[: exc.position]
+            line, col = before.count("\n") + 1, exc.position - before.rfind("\n")
+            what = f"U+{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
+            raise DefinitionError(f"the character {what} is not allowed in YAML", file, line, col) from None
         except RecursionError:
             raise DefinitionError("the YAML is nested too deeply", file, 1, 1) from None
 
@@ -65,6 +72,7 @@ class LocatedYAML:
                 where = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
                 if not isinstance(key, str):
                     raise DefinitionError(f"keys must be plain names, not {key!r}", self.file, *where)
+                self._text(key, where)
                 if key in out:
                     raise DefinitionError(f"duplicate key {key!r}", self.file, *where)
                 self.keys[(*path, key)] = where
@@ -73,11 +81,20 @@ class LocatedYAML:
         if isinstance(node, yaml.SequenceNode):
             return [self._convert(v, (*path, i)) for i, v in enumerate(node.value)]
         try:
-            return self._scalars.construct_object(node)
+            value = self._scalars.construct_object(node)
         except ValueError as exc:  # e.g. a date like 2026-02-30: PyYAML's constructor raises a bare ValueError
             raise DefinitionError(
                 f"{node.value!r} is not a valid value: {exc}", self.file, *self.values[path]
             ) from None
+        self._text(value, self.values[path])
+        return value
+
+    def _text(self, value: Any, where: tuple[int, int]) -> None:
+        """Text must be characters: an escaped lone surrogate (``"\\ud800"``) is half of one, which no file,
+        database or digest can store."""
+        if isinstance(value, str) and (found := _SURROGATE.search(value)):
+            half = f"\\u{ord(found.group()):04x}"
+            raise DefinitionError(f"{half} is half of a surrogate pair, not a character", self.file, *where)
 
     def where(self, path: YamlPath, key: bool = False) -> tuple[int, int]:
         table = self.keys if key else self.values
