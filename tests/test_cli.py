@@ -371,3 +371,15 @@ def test_a_parameter_file_that_is_not_utf8_is_a_definition_error(tmp_path: Path,
     with pytest.raises(DefinitionError) as caught:
         Engine(db_url, parameters=bad)
     assert "not UTF-8" in str(caught.value) and str(bad) in str(caught.value)
+
+
+def test_control_and_bidi_characters_in_public_text_never_reach_the_terminal(run: Run) -> None:
+    """A title holding a terminal escape sequence or a right-to-left override is listed and shown with those
+    characters as visible marks (␛, ⟨U+202E⟩), so it cannot clear the screen or reorder what the office reads."""
+    title = "路灯\x1b[2J维修\u202e建议"
+    item = run.json("submit", "suggestion", "--title", title, "--set", "origin=session", "--set", 'proposers=["王芳"]')
+    assert isinstance(item, dict)
+    for args in (("list",), ("show", str(item["id"]))):
+        code, out, _ = run(*args)
+        assert code == 0 and "\x1b" not in out and "\u202e" not in out and "␛" in out
+    assert "路灯␛[2J维修⟨U+202E⟩建议" in run("show", str(item["id"]))[1]  # the list may wrap the title

@@ -18,7 +18,9 @@ import sqlalchemy as sa
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from workflow.audit_export import visible
 from workflow.calendar import Calendar, PeriodError, parse_period
 from workflow.channels import Settings
 from workflow.engine import SHANGHAI, Engine, load_definitions
@@ -41,7 +43,17 @@ app.add_typer(definitions_app, name="definitions")
 app.add_typer(audit_app, name="audit")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(party_app, name="party")
-out = Console(highlight=False, soft_wrap=True, markup=False)  # item text is public input: never markup
+
+
+class _Shown(Console):
+    """A console that prints control, bidirectional and invisible characters as visible marks (␛, ⟨U+202E⟩):
+    item text is public input, and an escape sequence in a title must not reach the terminal."""
+
+    def render_str(self, text: str, **options: Any) -> Text:
+        return super().render_str(visible(text), **options)
+
+
+out = _Shown(highlight=False, soft_wrap=True, markup=False)  # item text is public input: never markup
 
 #: The largest id, version, year or count a database column holds (PostgreSQL's integer, the narrower):
 #: a larger number is a usage error naming its argument, not an overflow deep in the driver.
