@@ -24,7 +24,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from workflow.errors import DefinitionError
-from workflow.yamlfile import LocatedYAML
+from workflow.yamlfile import LocatedYAML, read_text
 
 T = TypeVar("T")
 
@@ -175,15 +175,7 @@ class Calendar:
         return calendar
 
     def add_file(self, path: Path) -> None:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            raise DefinitionError(
-                f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})", str(path), 1, 1
-            ) from None
-        except OSError as exc:
-            raise DefinitionError(f"cannot read the file: {exc.strerror}", str(path), 0, 0) from None
-        year, rest, work, source = _read_year(LocatedYAML(text, str(path)), str(path))
+        year, rest, work, source = _read_year(LocatedYAML(read_text(path), str(path)), str(path))
         for table in (self.rest, self.work):
             for day in [d for d in table if d.year == year]:
                 del table[day]

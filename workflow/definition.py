@@ -22,7 +22,7 @@ from workflow.errors import DefinitionError
 from workflow.fields import FIELD_TYPES, FieldSpec
 from workflow.notify import NoticeSpec, bundled_notice_types
 from workflow.registry import Registry
-from workflow.yamlfile import LocatedYAML, YamlPath
+from workflow.yamlfile import LocatedYAML, YamlPath, read_text
 
 __all__ = [
     "ROLES",
@@ -222,15 +222,7 @@ def load_definition(
 ) -> Definition:
     """Read, validate and return the definition in *path*; raise DefinitionError if it is wrong."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise DefinitionError(
-            f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})", str(path), 1, 1
-        ) from None
-    except OSError as exc:
-        raise DefinitionError(f"cannot read the file: {exc.strerror}", str(path), 0, 0) from None
-    return parse_definition(text, str(path), registry, notice_types)
+    return parse_definition(read_text(path), str(path), registry, notice_types)
 
 
 def parse_definition(

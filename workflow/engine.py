@@ -44,7 +44,7 @@ from workflow.model import Actor, AuditEntry, Item, ItemDetail, plain
 from workflow.notify import Notices, queue_fire, report_overdue
 from workflow.registry import Context, Registry
 from workflow.sweep import SweepResult, default_worker, produce, sweep
-from workflow.yamlfile import LocatedYAML
+from workflow.yamlfile import LocatedYAML, read_text
 
 if TYPE_CHECKING:
     from workflow.reports import FollowupReport
@@ -640,12 +640,7 @@ def load_definitions(
 
 def _read_parameters(path: Path) -> tuple[dict[str, dict[str, Any]], dict[tuple[str, str], tuple[str, int, int]]]:
     """A jurisdiction's parameter file: ``KIND: {NAME: VALUE}``, with where each value stands."""
-    try:
-        doc = LocatedYAML(path.read_text(encoding="utf-8"), str(path))
-    except OSError as exc:
-        raise DefinitionError(f"cannot read the parameter file: {exc.strerror}", str(path), 0, 0) from None
-    except UnicodeDecodeError as exc:
-        raise DefinitionError(f"the parameter file is not UTF-8 text ({exc.reason})", str(path), 1, 1) from None
+    doc = LocatedYAML(read_text(path, "parameter file"), str(path))
     if not isinstance(doc.root, dict) or not all(isinstance(v, dict) for v in doc.root.values()):
         raise DefinitionError(
             "a parameter file maps each kind to its parameters, e.g. suggestion: {rehandle_period: 2 months}",

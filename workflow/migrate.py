@@ -28,7 +28,7 @@ from workflow.deadlines import OPEN
 from workflow.errors import ConflictError, DefinitionError, NotFound, ValidationError, WorkflowError
 from workflow.model import Actor
 from workflow.store import TABLES, Prepared, reading
-from workflow.yamlfile import LocatedYAML
+from workflow.yamlfile import LocatedYAML, read_text
 
 if TYPE_CHECKING:
     from workflow.definition import Definition
@@ -134,12 +134,7 @@ def read_map(path: str | Path) -> StateMap:
     """A migration file: ``from: 3``, ``to: 4``, ``states: {old: new}`` (and optionally ``kind`` and
     ``same_names: true``). Errors are DefinitionErrors located at ``FILE:LINE:COL``."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
-        raise DefinitionError(f"cannot read the migration file: {why}", str(path), 0, 0) from None
-    doc = LocatedYAML(text, str(path))
+    doc = LocatedYAML(read_text(path, "migration file"), str(path))
     root = doc.root
 
     def fail(message: str, *where: str | int, key: bool = False) -> DefinitionError:

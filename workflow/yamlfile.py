@@ -9,18 +9,33 @@ unquoted ``on:`` as ``true``).
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import yaml
 
 from workflow.errors import DefinitionError
 
-__all__ = ["LocatedYAML", "YamlPath"]
+__all__ = ["LocatedYAML", "YamlPath", "read_text"]
 
 MAX_NODES = 50_000
 _PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")}
 YamlPath = tuple[str | int, ...]
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def read_text(path: Path, what: str = "file") -> str:
+    """The text of the YAML file at *path*; a file that cannot be read or is not UTF-8 is a DefinitionError naming it
+    (*what* says which kind of file it is: "calendar file", "migration file")."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DefinitionError(
+            f"the {what} is not UTF-8 text ({exc.reason} at byte {exc.start})", str(path), 1, 1
+        ) from None
+    except OSError as exc:
+        raise DefinitionError(f"cannot read the {what}: {exc.strerror}", str(path), 0, 0) from None
+    return text
 
 
 class LocatedYAML:
