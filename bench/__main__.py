@@ -30,18 +30,17 @@ import os
 import platform
 import socket
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from bench import bulk, deadlines, notices, reports, sweeps
+from bench.common import cpu_model, spread, version
 from bench.lifecycle import CONTESTANTS, OPERATIONS, PERCENTILES, run
 
 HERE = Path(__file__).resolve().parent
@@ -127,16 +126,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 # ---- where it ran ---------------------------------------------------------------------------
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def _filesystem(path: str) -> str:
     """The file system type the temporary databases live on (from /proc/mounts; longest mount prefix)."""
     best, kind = "", "unknown"
@@ -148,13 +137,6 @@ def _filesystem(path: str) -> str:
     except OSError:
         pass
     return kind
-
-
-def _version(package: str) -> str | None:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return None
 
 
 def _git_commit() -> str | None:
@@ -207,7 +189,7 @@ def environment() -> dict[str, Any]:
         "machine": {
             "hostname": socket.gethostname(),
             "platform": platform.platform(),
-            "cpu_model": _cpu_model(),
+            "cpu_model": cpu_model(),
             "cores": os.cpu_count(),
             "tmp_filesystem": _filesystem(tempfile.gettempdir()),
             "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
@@ -216,7 +198,7 @@ def environment() -> dict[str, Any]:
             "python": platform.python_version(),
             "sqlite": sqlite3.sqlite_version,
             "postgresql": postgresql_version(),
-            **{p.lower(): _version(p) for p in PACKAGES},
+            **{p.lower(): version(p) for p in PACKAGES},
             "git_commit": _git_commit(),
         },
     }
@@ -229,10 +211,6 @@ def run_in_fresh_process(name: str, n: int, durability: str) -> dict[str, Any]:
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
         return pool.submit(run, name, n, durability).result()
-
-
-def spread(values: Sequence[float]) -> dict[str, float]:
-    return {"min": min(values), "median": statistics.median(values), "max": max(values)}
 
 
 def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:

@@ -21,16 +21,15 @@ import hashlib
 import json
 import resource
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from bench.common import spread
 from bench.raw import BODY
 
 __all__ = ["CONTESTANTS", "DEFAULT_N", "DEFAULT_REPEAT", "markdown", "run", "table", "workload"]
@@ -132,10 +131,6 @@ def run(name: str, n: int) -> dict[str, Any]:
     }
 
 
-def _spread(values: Sequence[float]) -> dict[str, float]:
-    return {"min": min(values), "median": statistics.median(values), "max": max(values)}
-
-
 def workload(mode: str, repeat: int | None = None, n: int | None = None) -> dict[str, Any]:
     """Alternating runs of both contestants, each in a fresh process."""
     repeat = repeat or DEFAULT_REPEAT[mode]
@@ -148,11 +143,11 @@ def workload(mode: str, repeat: int | None = None, n: int | None = None) -> dict
                 result = pool.submit(run, name, n).result()
             print(f"{result['assignments_per_s']:,.0f}/s", file=sys.stderr, flush=True)
             runs[name].append(result)
-    results = {
+    results: dict[str, dict[str, Any]] = {
         name: {
-            "assignments_per_s": _spread([r["assignments_per_s"] for r in rs]),
-            "us_per_item": _spread([r["us_per_item"] for r in rs]),
-            "peak_rss_mib": _spread([r["peak_rss_mib"] for r in rs]),
+            "assignments_per_s": spread([r["assignments_per_s"] for r in rs]),
+            "us_per_item": spread([r["us_per_item"] for r in rs]),
+            "peak_rss_mib": spread([r["peak_rss_mib"] for r in rs]),
             "raw": rs,
         }
         for name, rs in runs.items()

@@ -19,16 +19,15 @@ import datetime as dt
 import hashlib
 import importlib.util
 import random
-import statistics
 import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from importlib import metadata
 from multiprocessing import get_context
 from typing import Any, Protocol
 
+from bench.common import spread, version
 from workflow.calendar import Calendar, Due, parse_period
 
 __all__ = [
@@ -242,10 +241,6 @@ def _fresh(name: str, n: int) -> dict[str, Any]:
         return pool.submit(run, name, n).result()
 
 
-def _spread(values: Sequence[float]) -> dict[str, float]:
-    return {"min": min(values), "median": statistics.median(values), "max": max(values)}
-
-
 def _calendar_digest(cal: Calendar) -> str:
     digest = hashlib.sha256()
     for year in cal.years:
@@ -284,7 +279,7 @@ def workload(mode: str, repeat: int | None = None, n: int | None = None) -> dict
             "periods": list(PERIODS),
             "starts": [str(FIRST), str(LAST)],
         },
-        "software": {p.lower(): _version(p) for p in PACKAGES},
+        "software": {p.lower(): version(p) for p in PACKAGES},
         "calendar": {
             "years": cal.years,
             "files_sha256": _calendar_digest(cal),
@@ -295,9 +290,9 @@ def workload(mode: str, repeat: int | None = None, n: int | None = None) -> dict
                 "uses": opened[name].uses,
                 "n": n,
                 "runs": len(rs),
-                "due_per_s": _spread([r["due_per_s"] for r in rs]),
-                "us_per_due": _spread([r["us_per_due"] for r in rs]),
-                "setup_s": _spread([r["setup_s"] for r in rs]),
+                "due_per_s": spread([r["due_per_s"] for r in rs]),
+                "us_per_due": spread([r["us_per_due"] for r in rs]),
+                "setup_s": spread([r["setup_s"] for r in rs]),
                 "raw": rs,
             }
             for name, rs in runs.items()
@@ -306,13 +301,6 @@ def workload(mode: str, repeat: int | None = None, n: int | None = None) -> dict
         "duban_matches_worked_examples": not wrong,
         "conformance": {name: conformance(opened[name], reference, cal) for name in names if name != "duban"},
     }
-
-
-def _version(package: str) -> str | None:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return None
 
 
 # ---- output -----------------------------------------------------------------------------------

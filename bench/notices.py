@@ -19,17 +19,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 import socket
-import statistics
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from importlib import metadata
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
+
+from bench.common import spread, version
 
 __all__ = ["DEFAULT_N", "DEFAULT_REPEAT", "markdown", "run", "table", "workload"]
 
@@ -138,17 +137,6 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _spread(values: Sequence[float]) -> dict[str, float]:
-    return {"min": min(values), "median": statistics.median(values), "max": max(values)}
-
-
-def _version(package: str) -> str | None:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return None
-
-
 def workload(mode: str, repeat: int | None = None, n: int | None = None, durability: str = "normal") -> dict[str, Any]:
     """The timed runs, each in a fresh process, against one loopback SMTP server in this process."""
     try:
@@ -191,12 +179,12 @@ def workload(mode: str, repeat: int | None = None, n: int | None = None, durabil
             "dispatch_limit": DISPATCH_LIMIT,
             "units": [LEAD, *CO_UNITS],
         },
-        "software": {"aiosmtpd": _version("aiosmtpd")},
-        "queued_per_s": _spread([r["queued_per_s"] for r in runs]),
-        "fires_per_s": _spread([r["fires_per_s"] for r in runs]),
-        "us_per_fire": _spread([r["us_per_fire"] for r in runs]),
-        "sent_per_s": _spread([r["sent_per_s"] for r in runs]),
-        "us_per_notice_sent": _spread([r["us_per_notice_sent"] for r in runs]),
+        "software": {"aiosmtpd": version("aiosmtpd")},
+        "queued_per_s": spread([r["queued_per_s"] for r in runs]),
+        "fires_per_s": spread([r["fires_per_s"] for r in runs]),
+        "us_per_fire": spread([r["us_per_fire"] for r in runs]),
+        "sent_per_s": spread([r["sent_per_s"] for r in runs]),
+        "us_per_notice_sent": spread([r["us_per_notice_sent"] for r in runs]),
         "raw": runs,
     }
 

@@ -55,6 +55,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bench.common import cpu_model
+
 __all__ = ["DEFAULT_REPEAT", "SIZES", "main", "markdown", "table", "workload"]
 
 HERE = Path(__file__).resolve().parent
@@ -427,16 +429,6 @@ def markdown(figures: dict[str, Any]) -> str:
     )
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.reports", description=(__doc__ or "").split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="500 and 2,000 items, 3 runs each")
@@ -451,7 +443,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     figures["environment"] = {
         "hostname": socket.gethostname(),
         "platform": platform.platform(),
-        "cpu_model": _cpu_model(),
+        "cpu_model": cpu_model(),
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,

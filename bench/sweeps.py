@@ -39,10 +39,11 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from importlib import metadata
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
+
+from bench.common import spread, version
 
 __all__ = ["DEFAULT_N", "DEFAULT_REPEAT", "IDLE_N", "markdown", "plans", "table", "workload"]
 
@@ -585,17 +586,6 @@ class Postgres:
 # ---- the workload -------------------------------------------------------------------------------------
 
 
-def _spread(values: Sequence[float]) -> dict[str, float]:
-    return {"min": min(values), "median": statistics.median(values), "max": max(values)}
-
-
-def _version(package: str) -> str | None:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return None
-
-
 def _idle_summary(runs: list[dict[str, Any]], built: dict[str, Any]) -> dict[str, Any]:
     every = [ms for r in runs for ms in r["sweep_ms"]]
     last = runs[-1]
@@ -603,9 +593,9 @@ def _idle_summary(runs: list[dict[str, Any]], built: dict[str, Any]) -> dict[str
         "population": built,
         "runs": len(runs),
         "sweeps_per_run": len(runs[0]["sweep_ms"]),
-        "sweep_ms": _spread(every),
-        "run_median_ms": _spread([r["median_ms"] for r in runs]),
-        "cold_ms": _spread([r["cold_ms"] for r in runs]),
+        "sweep_ms": spread(every),
+        "run_median_ms": spread([r["median_ms"] for r in runs]),
+        "cold_ms": spread([r["cold_ms"] for r in runs]),
         "statements_per_sweep": last["statements_per_sweep"],
         "statements": last["statements"],
         "claim_sql": last["claim_sql"],
@@ -621,11 +611,11 @@ def _loaded_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "items": runs[0]["items"],
         "runs": len(runs),
         "counts": runs[0]["counts"],
-        "escalations_per_s": _spread([r["escalations_per_s"] for r in runs]),
-        "steps_per_s": _spread([r["steps_per_s"] for r in runs]),
-        "notices_per_s": _spread([r["notices_per_s"] for r in runs]),
-        "items_per_s": _spread([r["items_per_s"] for r in runs]),
-        "wall_s": _spread([r["wall_s"] for r in runs]),
+        "escalations_per_s": spread([r["escalations_per_s"] for r in runs]),
+        "steps_per_s": spread([r["steps_per_s"] for r in runs]),
+        "notices_per_s": spread([r["notices_per_s"] for r in runs]),
+        "items_per_s": spread([r["items_per_s"] for r in runs]),
+        "wall_s": spread([r["wall_s"] for r in runs]),
         "exactly_once": all(r["check"]["exactly_once"] for r in runs),
         "notices_reported_match": all(r["check"]["notices_reported_match"] for r in runs),
         "totals": _totals(runs),
@@ -682,7 +672,7 @@ def workload(mode: str, repeat: int | None = None, n: int | None = None, digest:
             "targets": TARGETS,
             "cache": str(CACHE),
         },
-        "software": {p.lower(): _version(p) for p in PACKAGES},
+        "software": {p.lower(): version(p) for p in PACKAGES},
     }
 
     # SQLite, idle: the cached million, opened in place (an idle sweep writes nothing).
@@ -795,10 +785,10 @@ def _peers(mode: str, repeat: int, steps: int, instants: list[dt.datetime]) -> d
         peers["spiff"] = {
             "timers": t,
             "runs": len(runs),
-            "fired_per_s": _spread([r["fired_per_s"] for r in runs]),
-            "built_per_s": _spread([r["built_per_s"] for r in runs]),
-            "idle_index_ms": _spread([r["idle_index_ms"] for r in runs]),
-            "idle_scan_us_per_workflow": _spread([r["idle_scan_us_per_workflow"] for r in runs]),
+            "fired_per_s": spread([r["fired_per_s"] for r in runs]),
+            "built_per_s": spread([r["built_per_s"] for r in runs]),
+            "idle_index_ms": spread([r["idle_index_ms"] for r in runs]),
+            "idle_scan_us_per_workflow": spread([r["idle_scan_us_per_workflow"] for r in runs]),
             "idle_index_plan": runs[-1]["idle_index_plan"],
             "state_bytes": runs[-1]["state_bytes"],
             "raw": runs,
@@ -819,10 +809,10 @@ def _peers(mode: str, repeat: int, steps: int, instants: list[dt.datetime]) -> d
         peers["apscheduler"] = {
             "timers": t,
             "runs": len(runs),
-            "added_per_s": _spread([r["added_per_s"] for r in runs]),
-            "ran_per_s": _spread([r["ran_per_s"] for r in runs]),
-            "idle_due_ms": _spread([r["idle_due_ms"] for r in runs]),
-            "loaded_get_due_per_s": _spread([r["loaded_get_due_per_s"] for r in runs]),
+            "added_per_s": spread([r["added_per_s"] for r in runs]),
+            "ran_per_s": spread([r["ran_per_s"] for r in runs]),
+            "idle_due_ms": spread([r["idle_due_ms"] for r in runs]),
+            "loaded_get_due_per_s": spread([r["loaded_get_due_per_s"] for r in runs]),
             "raw": runs,
         }
     return peers
