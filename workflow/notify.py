@@ -21,8 +21,7 @@ from jinja2 import meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from sqlalchemy.dialects import postgresql, sqlite
 
-from workflow.calendar import SHANGHAI, Calendar
-from workflow.clocks import ClockSpec, Step, schedule
+from workflow.calendar import SHANGHAI
 from workflow.errors import DefinitionError
 from workflow.store import TABLES, Prepared
 from workflow.yamlfile import LocatedYAML
@@ -335,7 +334,6 @@ class Lookup:
     item's active units and problems (read for a whole batch of items with :meth:`preload`)."""
 
     def __init__(self) -> None:
-        self.steps: dict[tuple[int, dt.date], list[Step]] = {}
         self.parties: dict[tuple[str, str], dict[str, Any] | None] = {}
         self.units: dict[int, list[tuple[str, str]]] = {}
         self.problems: dict[int, list[dict[str, Any]]] = {}
@@ -374,15 +372,6 @@ class Lookup:
     def problems_of(self, conn: sa.Connection, item_id: int) -> list[dict[str, Any]]:
         self.preload(conn, [item_id])
         return self.problems[item_id]
-
-    def schedule(self, spec: ClockSpec | None, due: dt.date, calendar: Calendar) -> list[Step]:
-        """A clock's steps for a due date (the same for every item due that day), computed once."""
-        if spec is None:
-            return []
-        key = (id(spec), due)
-        if key not in self.steps:
-            self.steps[key] = schedule(spec, due, calendar)
-        return self.steps[key]
 
     def party(self, conn: sa.Connection, role: str, name: str) -> dict[str, Any] | None:
         if (role, name) not in self.parties:

@@ -30,6 +30,7 @@ import sqlalchemy as sa
 
 from workflow import store
 from workflow.audit import next_event, write_events
+from workflow.clocks import schedule
 from workflow.deadlines import DueStep
 from workflow.errors import WorkflowError
 from workflow.model import Actor
@@ -164,7 +165,8 @@ def _act(
             events = _Events(items[item_id])
             defn = engine._version(events.item["definition_id"], conn)[0]
             for row in by_item[item_id]:
-                steps = lookup.schedule(defn.clocks.get(row["clock"]), row["due"], engine.calendar)[row["next_step"] :]
+                spec = defn.clocks.get(row["clock"])
+                steps = schedule(spec, row["due"], engine.calendar)[row["next_step"] :] if spec else []
                 ready = [s for s in steps if s.at <= now]
                 later = steps[len(ready)].at if len(ready) < len(steps) else None
                 level = max([row["level"], *(s.level for s in ready)])
