@@ -21,8 +21,8 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar
-from zoneinfo import ZoneInfo
 
+from workflow.beijing import SHANGHAI as SHANGHAI  # re-exported: the period arithmetic's zone
 from workflow.errors import DefinitionError
 from workflow.yamlfile import LocatedYAML, read_text
 
@@ -30,7 +30,6 @@ T = TypeVar("T")
 
 __all__ = ["Calendar", "Due", "Period", "PeriodError", "parse_period"]
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 WEEKDAYS = "一二三四五六日"
 #: Holidays 全国年节及纪念日放假办法 (2024 revision, 第2条) fixes by calendar date.
 FIXED_HOLIDAYS = {

@@ -21,9 +21,10 @@ from rich.table import Table
 from rich.text import Text
 
 from workflow.audit_export import visible
+from workflow.beijing import SHANGHAI, beijing_text
 from workflow.calendar import Calendar, PeriodError, parse_period
 from workflow.channels import Settings
-from workflow.engine import SHANGHAI, Engine, load_definitions
+from workflow.engine import Engine, load_definitions
 from workflow.errors import DefinitionError, ValidationError, WorkflowError
 from workflow.fields import DATES
 from workflow.model import Actor, Item, plain
@@ -172,6 +173,22 @@ def parse_when(text: str | None, option: str = "--at") -> dt.datetime | None:
     return when
 
 
+def parse_actor(text: str, option: str = "--actor") -> Actor:
+    """``ROLE[:PARTY]`` from the command line. ``system`` is the daemon's own role (its timeouts, its
+    escalations): a person at the shell acts as themselves, so it is refused here, naming *option*."""
+    try:
+        actor = Actor.parse(text)
+    except ValidationError as exc:
+        raise ValidationError(option, exc.message) from None
+    if actor.role == "system":
+        raise ValidationError(
+            option,
+            "system is the daemon's own role and cannot be taken from the command line; "
+            "act as office, leader, committee, unit:NAME or deputy:NAME",
+        )
+    return actor
+
+
 def parse_sets(pairs: list[str] | None) -> dict[str, str]:
     values: dict[str, str] = {}
     for pair in pairs or []:
@@ -189,6 +206,11 @@ def _emit(as_json: bool, value: Any, human: str) -> None:
         print(json.dumps(plain(value), ensure_ascii=False, indent=2))
     else:
         out.print(human)
+
+
+def _cell(value: Any) -> str:
+    """A table cell: an instant in Beijing time (the table says so), anything else as JSON shows it."""
+    return beijing_text(value, label=False) if isinstance(value, dt.datetime) else str(plain(value))
 
 
 def _item_line(item: Item) -> str:
@@ -357,7 +379,7 @@ def submit(
     if proposer:
         data["proposers"] = proposer
     with _engine(ctx) as eng:
-        item = eng.submit(kind, actor=Actor.parse(actor), at=parse_when(at), data=data)
+        item = eng.submit(kind, actor=parse_actor(actor), at=parse_when(at), data=data)
     _emit(as_json, item, _item_line(item))
 
 
@@ -379,7 +401,7 @@ def fire(
         result = eng.fire(
             item,
             trigger,
-            actor=Actor.parse(actor),
+            actor=parse_actor(actor),
             at=parse_when(at),
             expected_version=expect_version,
             data=parse_sets(sets),
@@ -395,7 +417,7 @@ def show(
     as_json: JsonOpt = False,
 ) -> None:
     """Show an item: state, data, units, promises, problems, contacts, votes and its history."""
-    actor = Actor.parse(as_actor) if as_actor else None
+    actor = parse_actor(as_actor, "--as") if as_actor else None
     with _engine(ctx) as eng:
         detail = eng.get(item, actor=actor)
     if as_json:
@@ -411,16 +433,16 @@ def show(
     for name in ("assignments", "promises", "problems", "contacts", "votes"):
         rows = getattr(detail, name)
         if rows:
-            table = Table(*rows[0].keys(), title=name)
+            table = Table(*rows[0].keys(), title=f"{name} (时间为北京时间)")
             for r in rows:
-                table.add_row(*(str(plain(v)) for v in r.values()))
+                table.add_row(*(_cell(v) for v in r.values()))
             out.print(table)
     if detail.deadlines:
         _print_clocks(detail.deadlines)
     history = Table("#", "at (Asia/Shanghai)", "actor", "trigger", "from", "to", title="history")
     for h in detail.history:
         history.add_row(
-            str(h.seq), h.at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"), h.actor, h.trigger, h.source or "", h.dest
+            str(h.seq), beijing_text(h.at, "minutes", label=False), h.actor, h.trigger, h.source or "", h.dest
         )
     out.print(history)
 
@@ -436,7 +458,7 @@ def list_items(
     as_json: JsonOpt = False,
 ) -> None:
     """List items by kind, state, unit and year."""
-    actor = Actor.parse(as_actor) if as_actor else None
+    actor = parse_actor(as_actor, "--as") if as_actor else None
     with _engine(ctx) as eng:
         items = eng.items(kind=kind, state=state, unit=unit, year=year, actor=actor)
     table = Table("id", "kind", "title", "state", "year", "round")
@@ -523,7 +545,7 @@ def deadlines(
     as_json: JsonOpt = False,
 ) -> None:
     """List open deadlines, soonest first."""
-    actor = Actor.parse(as_actor) if as_actor else None
+    actor = parse_actor(as_actor, "--as") if as_actor else None
     with _engine(ctx) as eng:
         rows = eng.deadlines(item=item, unit=unit, overdue_at=parse_when(overdue, "--overdue"), actor=actor)
     if as_json:

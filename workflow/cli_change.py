@@ -16,10 +16,9 @@ import typer
 from rich.table import Table
 
 from workflow.backup import backup, restore
-from workflow.cli import ActorOpt, AtOpt, JsonOpt, _check_url, _engine, app, out, parse_when
+from workflow.cli import ActorOpt, AtOpt, JsonOpt, _check_url, _engine, app, out, parse_actor, parse_when
 from workflow.errors import ValidationError
 from workflow.migrate import MigrationPlan, StateMap, apply, plan, read_map
-from workflow.model import Actor
 
 T = TypeVar("T")
 
@@ -90,7 +89,7 @@ def migrate_command(
     """Move items in flight from one definition version to another with an explicit state map: each move is an
     audit row (trigger migrate); all or nothing. Load the new definition with --definitions before the command."""
     mapping = state_map(maps, from_version, to_version, kind)
-    who = Actor.parse(actor)
+    who = parse_actor(actor)
     with _engine(ctx) as eng:
         planned = plan(eng, kind, mapping, same_names=same_names)
         if dry_run:

@@ -11,8 +11,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from workflow.beijing import beijing_text
 from workflow.cli import INT_MAX, JsonOpt, _emit, _engine, app, out, parse_when
-from workflow.engine import SHANGHAI
 
 
 @app.command("sweep")
@@ -27,7 +27,7 @@ def sweep_command(
     with _engine(ctx) as eng:
         result = eng.sweep(parse_when(now, "--now"), batch=batch, dispatch=not no_dispatch)
     counts = ", ".join(f"{k} {v}" for k, v in result.counts.items())
-    when = result.now.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+    when = beijing_text(result.now)
     _emit(as_json, result, f"swept at {when}: {counts} ({result.duration * 1000:.0f} ms, {result.batches} batches)")
 
 
@@ -85,9 +85,9 @@ def daemons_command(
         return
 
     def at(when: dt.datetime | None) -> str:
-        return when.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S") if when else "—"
+        return beijing_text(when, label=False) if when else "—"
 
-    table = Table("id", "host", "pid", "status", "started", "last beat", "last sweep", "last error")
+    table = Table("id", "host", "pid", "status", "started", "last beat", "last sweep", "last error", title="(北京时间)")
     for r in rows:
         error = f"{at(r['last_error_at'])} {r['last_error']}" if r["last_error"] else ""
         table.add_row(

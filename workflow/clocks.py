@@ -481,7 +481,7 @@ def _save(ctx: Context, row: dict[str, Any], values: dict[str, Any]) -> None:
 
 
 def _today(ctx: Context) -> dt.date:
-    return ctx.at.astimezone(SHANGHAI).date()
+    return ctx.today
 
 
 def event_of(explanation: str) -> str:

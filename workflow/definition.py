@@ -39,6 +39,8 @@ __all__ = [
 
 #: Roles a transition may allow. ``lead_unit``, ``co_unit`` and ``assigned_unit`` are units acting
 #: on an item assigned to them; ``proposer`` and ``lead_deputy`` are deputies acting on their own item.
+#: In a field's ``set_by``: the value comes only from a clock's ``on_due`` fire (deemed satisfied).
+ON_DUE = "on_due"
 ROLES = ("office", "leader", "committee", "system", "assigned_unit", "lead_unit", "co_unit", "proposer", "lead_deputy")
 PARAMETER_TYPES = ("period", "integer", "number", "fraction", "boolean", "string")
 RESERVED_FIELDS = ("actor", "at", "data", "expected_version", "item_id", "trigger", "kind")
@@ -83,6 +85,7 @@ _KEYS = {
         "max_items",
         "fields",
         "keep",
+        "set_by",
     },
     "parameter": {"type", "default", "label", "description"},
     "submit": {"roles", "fields", "guards", "label"},
@@ -430,6 +433,16 @@ class _Parser:
                         self.error((*fpath, key), f"{key} has the wrong type: {spec[key]!r}")
                     else:
                         kw[key] = spec[key]
+            if "set_by" in spec:
+                setters = self.names(spec["set_by"], (*fpath, "set_by"), "set_by")
+                for i, who in enumerate(setters):
+                    if who not in (*ROLES, ON_DUE):
+                        self.error(
+                            (*fpath, "set_by", i),
+                            f"unknown setter {who!r}{_suggest(who, (*ROLES, ON_DUE))}; "
+                            f"set_by names roles ({', '.join(ROLES)}) or {ON_DUE} (the clock's own timeout)",
+                        )
+                kw["set_by"] = setters
             if ftype == "choice":
                 choices = self.names(spec.get("choices"), (*fpath, "choices"), "choices")
                 if not choices:

@@ -10,7 +10,6 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +17,7 @@ from transitions import Machine
 
 from workflow import scope, store
 from workflow.audit import GENESIS, INSERT_AUDIT, AuditBreak, append_event, audit_values, verify_chain
+from workflow.beijing import SHANGHAI, beijing_date, beijing_text
 from workflow.calendar import Calendar
 from workflow.channels import Settings, dispatch, incidents, outbox, retry
 from workflow.clocks import apply_clocks, recompute
@@ -51,7 +51,6 @@ if TYPE_CHECKING:
 
 __all__ = ["SHANGHAI", "Engine"]
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 OFFICE = Actor("office")
 _T = {
     name: store.TABLES[f"duban_{name}"]
@@ -276,6 +275,7 @@ class Engine:
         item = {"id": None, "kind": kind, "round": 0, "data": values, "key_supervised": False}
         ctx = Context(defn.initial, item, values, actor, at, conn, defn, params, "submit")
         ctx.authorize(defn.submit.roles)
+        ctx.check_setters(defn.submit.fields)
         for name in defn.submit.guards:
             self.registry.guards[name](ctx)
         stored = plain(values)
@@ -284,7 +284,7 @@ class Engine:
             "definition_id": def_id,
             "state": defn.initial,
             "title": stored["title"],
-            "year": at.astimezone(SHANGHAI).year,
+            "year": beijing_date(at).year,
             "round": 0,
             "key_supervised": False,
             "data": stored,
@@ -376,8 +376,11 @@ class Engine:
         actor: Actor,
         at: dt.datetime,
         data: Mapping[str, Any],
+        *,
+        timeout: bool = False,
     ) -> dict[str, Any]:
-        """Fire *trigger* on *item* inside the caller's transaction; returns the item's new values."""
+        """Fire *trigger* on *item* inside the caller's transaction; returns the item's new values.
+        *timeout*: the sweep fires a clock's ``on_due``, the one fire that sets ``set_by: on_due`` fields."""
         defn, machine, params = self._version(item["definition_id"], conn)
         spec = defn.transition(item["state"], trigger)
         if spec is None:
@@ -385,12 +388,13 @@ class Engine:
         if at < item["updated_at"]:
             raise ValidationError(
                 "at",
-                f"{at.isoformat()} is before the item's last change "
-                f"({item['updated_at'].isoformat()}); history is written in order",
+                f"{beijing_text(at)} is before the item's last change "
+                f"({beijing_text(item['updated_at'])}); history is written in order",
             )
-        ctx = Context(item["state"], item, {}, actor, at, conn, defn, params, trigger)
+        ctx = Context(item["state"], item, {}, actor, at, conn, defn, params, trigger, timeout=timeout)
         ctx.authorize(spec.roles)
         ctx.data = check_data(spec.fields, data)
+        ctx.check_setters(spec.fields)
         machine.events[trigger].trigger(ctx)
         if defn.clocks:
             apply_clocks(ctx, trigger, ctx.state, self.calendar, _event_name(spec.label))

@@ -57,6 +57,9 @@ class FieldSpec:
     max_items: int = DEFAULT_MAX_ITEMS
     fields: tuple[FieldSpec, ...] = ()
     keep: bool = False  # copy the value into the item's data when the trigger fires
+    #: who may give this field a value (roles as in a transition's ``roles``, or ``on_due``: only the
+    #: engine's own timeout fire); empty: whoever may fire the trigger
+    set_by: tuple[str, ...] = ()
 
     def check(self, value: Any, path: str) -> Any:
         """Return the value in its canonical Python type, or raise ValidationError at *path*."""

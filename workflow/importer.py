@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from workflow import store
+from workflow.beijing import SHANGHAI, beijing_date
 from workflow.errors import ImportRejected, RowProblem, ValidationError, WorkflowError
 from workflow.fields import check_data
 from workflow.model import Actor
@@ -58,7 +59,6 @@ __all__ = ["COLUMNS", "ImportResult", "import_file"]
 
 KIND = "suggestion"
 OFFICE = Actor("office")
-_SHANGHAI = dt.timezone(dt.timedelta(hours=8))  # China has kept one offset, without DST, since 1991
 #: Each field the importer reads: the header it is reported under, and every header accepted for it.
 COLUMNS: dict[str, tuple[str, ...]] = {
     "number": ("编号", "建议编号", "建议号", "number"),
@@ -357,7 +357,7 @@ class _Checker:
             if day is None:
                 problem("submitted_on", f"{text('submitted_on')!r} is not a date; write it as 2026-03-20")
             else:
-                at = dt.datetime.combine(day, dt.time(), _SHANGHAI).astimezone(dt.UTC)
+                at = dt.datetime.combine(day, dt.time(), SHANGHAI).astimezone(dt.UTC)
                 if at > now:
                     problem("submitted_on", f"{day.isoformat()} is after the import's date ({_day(now)})")
         if problems:
@@ -412,7 +412,7 @@ def _date(value: Any) -> dt.date | None:
 
 
 def _day(at: dt.datetime) -> str:
-    return at.astimezone(_SHANGHAI).date().isoformat()
+    return beijing_date(at).isoformat()
 
 
 def _lead(values: Mapping[str, Any]) -> str:

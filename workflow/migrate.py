@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from workflow.audit import _FIRE_COLUMNS, INSERT_AUDIT, next_event
+from workflow.beijing import beijing_text
 from workflow.deadlines import OPEN
 from workflow.errors import ConflictError, DefinitionError, NotFound, ValidationError, WorkflowError
 from workflow.model import Actor
@@ -224,8 +225,8 @@ def apply(
             if explicit and when < item["updated_at"]:
                 raise ValidationError(
                     "at",
-                    f"{when.isoformat()} is before item {move.item_id}'s last change "
-                    f"({item['updated_at'].isoformat()}); history is written in order",
+                    f"{beijing_text(when)} is before item {move.item_id}'s last change "
+                    f"({beijing_text(item['updated_at'])}); history is written in order",
                 )
             data = {
                 "from_definition": fresh.from_version,

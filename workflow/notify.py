@@ -98,12 +98,15 @@ def cn_date(value: dt.date | dt.datetime | None) -> str:
     """2026年3月20日 — the date as official documents write it."""
     if value is None:
         return ""
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:  # an instant: its Beijing date
+        value = value.astimezone(SHANGHAI)
     return f"{value.year}年{value.month}月{value.day}日"
 
 
 def cn_datetime(value: dt.datetime | None) -> str:
     if value is None:
         return ""
+    value = value.astimezone(SHANGHAI) if value.tzinfo is not None else value
     return f"{cn_date(value)} {value.hour:02d}:{value.minute:02d}"
 
 

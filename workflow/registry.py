@@ -18,12 +18,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 
-from workflow.errors import PermissionDenied
+from workflow.beijing import beijing_date
+from workflow.errors import PermissionDenied, ValidationError
 from workflow.model import Actor
 from workflow.store import AssignmentRow, Prepared
 
 if TYPE_CHECKING:
     from workflow.definition import Definition
+    from workflow.fields import FieldSpec
 
 __all__ = ["Action", "Condition", "Context", "Guard", "Registry"]
 
@@ -51,6 +53,7 @@ class Context:
     trigger: str = ""
     updates: dict[str, Any] = field(default_factory=dict)  # item columns the actions change
     created: dict[str, list[int]] = field(default_factory=dict)  # ids of rows actions created, by field
+    timeout: bool = False  # fired by a clock's on_due (the sweep), not by a caller
     _assignments: list[dict[str, Any]] | None = None
 
     @property
@@ -64,8 +67,8 @@ class Context:
         """The acting unit's active assignment on this item, if any."""
         return next((a for a in self.assignments if a["unit"] == self.actor.party), None)
 
-    def authorize(self, allowed: tuple[str, ...]) -> None:
-        """Raise PermissionDenied unless the actor holds one of *allowed* on this item.
+    def held(self) -> set[str]:
+        """The roles the actor holds on this item.
 
         Office, leader, committee and system act by role. A unit is ``assigned_unit`` and
         ``lead_unit`` or ``co_unit`` by its active assignments; a deputy is ``proposer`` of the items
@@ -73,17 +76,20 @@ class Context:
         """
         actor = self.actor
         if actor.role in ("office", "leader", "committee", "system"):
-            have = {actor.role}
-        elif actor.role == "unit":
+            return {actor.role}
+        if actor.role == "unit":
             own = [a for a in self.assignments if a["unit"] == actor.party]
             have = {"assigned_unit"} if own else set()
-            have |= {"lead_unit" if a["role"] in ("lead", "split") else "co_unit" for a in own}
-        else:
-            data = self.item["data"] if self.item["id"] is not None else self.data
-            proposers = data.get("proposers", [])
-            lead = data.get("lead_deputy") or (proposers[0] if len(proposers) == 1 else None)
-            have = {"proposer"} if actor.party in proposers else set()
-            have |= {"lead_deputy"} if actor.party == lead else set()
+            return have | {"lead_unit" if a["role"] in ("lead", "split") else "co_unit" for a in own}
+        data = self.item["data"] if self.item["id"] is not None else self.data
+        proposers = data.get("proposers", [])
+        lead = data.get("lead_deputy") or (proposers[0] if len(proposers) == 1 else None)
+        have = {"proposer"} if actor.party in proposers else set()
+        return have | ({"lead_deputy"} if actor.party == lead else set())
+
+    def authorize(self, allowed: tuple[str, ...]) -> None:
+        """Raise PermissionDenied unless the actor holds one of *allowed* on this item (:meth:`held`)."""
+        actor, have = self.actor, self.held()
         if have & set(allowed):
             return
         what = f"item {self.item['id']}" if self.item["id"] is not None else f"a {self.definition.kind}"
@@ -94,6 +100,22 @@ class Context:
         else:
             held = ""
         raise PermissionDenied(f"{actor} may not {self.trigger} {what}: allowed for {', '.join(allowed)}{held}")
+
+    def check_setters(self, specs: tuple[FieldSpec, ...]) -> None:
+        """Refuse a value for a field the actor may not set (``set_by``): a deputy's own 编号, a caller's
+        ``deemed``. Only the engine's timeout fire (:attr:`timeout`) sets an ``on_due`` field."""
+        have = self.held() | ({"on_due"} if self.timeout else set())
+        for spec in specs:
+            if spec.set_by and spec.name in self.data and not have & set(spec.set_by):
+                who = "、".join("the clock's own timeout (on_due)" if s == "on_due" else s for s in spec.set_by)
+                raise ValidationError(
+                    spec.name, f"may be set only by {who}, not by {self.actor}; leave it out and it is set for you"
+                )
+
+    @property
+    def today(self) -> dt.date:
+        """The Beijing calendar date of the fire: the day the law counts, whatever the UTC date."""
+        return beijing_date(self.at)
 
     @property
     def round(self) -> int:

@@ -47,6 +47,12 @@ def _lead_deputy(ctx: Context) -> None:
         )
     if lead and lead not in proposers:
         raise ValidationError("lead_deputy", f"{lead!r} is not among the proposers ({', '.join(proposers)})")
+    if ctx.actor.role == "deputy" and lead and lead != ctx.actor.party:
+        raise ValidationError(
+            "lead_deputy",
+            f"a deputy submits as the lead deputy (领衔代表) of their own item: {ctx.actor.party!r}, not {lead!r}; "
+            "the office registers an item led by another deputy",
+        )
 
 
 @guard("units_valid")
@@ -95,10 +101,11 @@ def _promises(ctx: Context) -> None:
             f"a category {ctx.data['category']} reply needs at least one "
             'promise (承诺事项) with a date: [{"what": ..., "by": "YYYY-MM-DD"}]',
         )
-    today = ctx.at.date()
     for i, p in enumerate(promises):
-        if p["by"] < today:
-            raise ValidationError(f"promises[{i}].by", f"{p['by']} is before the reply date {today}")
+        if p["by"] < ctx.today:
+            raise ValidationError(
+                f"promises[{i}].by", f"{p['by']} is before the reply date {ctx.today} (the Beijing date of the reply)"
+            )
 
 
 @guard("problem_on_list")
@@ -220,7 +227,7 @@ def _contact_row(ctx: Context) -> None:
             "unit": ctx.actor.party,
             "stage": ctx.data["stage"],
             "method": ctx.data["method"],
-            "contacted_on": ctx.data.get("contacted_on", ctx.at.date()),
+            "contacted_on": ctx.data.get("contacted_on", ctx.today),
             "note": ctx.data.get("note"),
             "recorded_at": ctx.at,
         },

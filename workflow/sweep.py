@@ -272,7 +272,7 @@ def _produce(
         write_events(conn, events.pending())  # the fire reads and writes the item itself
         try:
             with conn.begin_nested():
-                item.update(engine._fire_in(conn, item, trigger, SYSTEM, at, data))
+                item.update(engine._fire_in(conn, item, trigger, SYSTEM, at, data, timeout=True))
         except WorkflowError as exc:  # the item moved on in a way the definition did not foresee
             record_incidents(conn, item["id"], [f"{step.clock}: on_due {trigger} failed: {exc}"], now)
         events.version = item["version"]
