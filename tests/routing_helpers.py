@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from conftest import UNITS
 
@@ -13,8 +14,9 @@ from workflow.testing import FakeClock
 ROLES = ("handler", "department_head", "principal_leader", "case_leader")
 
 
-def addressed_engine(url: str, clock: FakeClock, folder: Path) -> Engine:
-    eng = Engine(url, clock=clock, settings=Settings(outbox_dir=str(folder), office_address="office@rd.gov.cn"))
+def addressed_engine(url: str, clock: FakeClock, folder: Path, **kw: Any) -> Engine:
+    settings = Settings(outbox_dir=str(folder), office_address="office@rd.gov.cn")
+    eng = Engine(url, clock=clock, settings=settings, **kw)
     for name in UNITS:
         eng.add_party("unit", name, contacts={r: f"{r}@{name}" for r in ROLES}, case_leader="单位包案领导")
     eng.add_party("deputy", "王芳", contacts={"address": "wangfang@example.cn"})
