@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 from conftest import review_opinion, to_handling
+from routing_helpers import addressed_engine, sent
 
 from workflow import Actor, Engine
 from workflow.testing import FakeClock
-from routing_helpers import addressed_engine, sent
 
 LEAD = "市交通运输局"
 LEADER = Actor("leader")

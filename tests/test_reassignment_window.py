@@ -54,7 +54,9 @@ def test_the_office_may_still_reassign_after_the_window(engine: Engine) -> None:
     assert windows == {"unit:市公安局交通警察支队": dt.date(2026, 4, 21)}  # 7 working days from 04-10
 
 
-def test_the_cli_refuses_a_late_request_with_exit_2_and_one_line(engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_cli_refuses_a_late_request_with_exit_2_and_one_line(
+    engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     """On the command line a late request exits 2 with one line naming the field, and changes nothing."""
     item_id = assigned(engine)
     before = snapshot(engine)

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 from conftest import to_replied, unit
+from routing_helpers import addressed_engine
 
 from workflow import Actor, Engine
 from workflow.clocks import climb
 from workflow.testing import FakeClock
-from routing_helpers import addressed_engine
 
 LEAD = "市交通运输局"
 OFFICE = Actor("office")
@@ -66,5 +66,9 @@ def test_the_parameter_turns_the_climb_off(db_url: str, clock: FakeClock, tmp_pa
 def test_climb_moves_each_recipient_up_and_stops_at_the_top() -> None:
     """The chain 承办人员 → 部门负责人 → 主要领导 → 督办/包案领导; office and deputies do not move."""
     assert climb(("handler",), 0) == ("handler",)
-    assert climb(("department_head", "principal_leader"), 1) == ("principal_leader", "supervising_leader", "case_leader")
+    assert climb(("department_head", "principal_leader"), 1) == (
+        "principal_leader",
+        "supervising_leader",
+        "case_leader",
+    )
     assert climb(("handler", "office"), 9) == ("supervising_leader", "case_leader", "office")
