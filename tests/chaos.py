@@ -218,7 +218,7 @@ def _closes_all(spec: ClockSpec, t: TransitionSpec, dest: str) -> bool:
     for m in spec.stop:
         if m.trigger != t.trigger or (m.to is not None and m.to != dest) or m.when:
             continue
-        if spec.subject is None or spec.each is None:
+        if spec.subject is None or (spec.each is None and spec.subject != "unit") or m.every:
             return True
         if spec.subject == "unit" and not _UNIT_ROLES & set(t.roles):
             return True

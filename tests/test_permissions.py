@@ -81,6 +81,7 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         "refer_accountability": {"leader"},
         "close": {"office"},
         "reopen": {"office", "leader"},
+        "designate_key": {"leader"},
     },
 }
 

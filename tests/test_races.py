@@ -251,7 +251,7 @@ def test_open_states_follow_the_clocks_of_the_definitions() -> None:
     assert rules["reply"] == {"assigned", "reassignment_requested", "handling", "extension_requested"}
     assert rules["rehandle_reply"] == {"rehandling"}
     assert rules["feedback"] == {"replied"}
-    assert rules["reassignment_window"] == {"assigned"}
+    assert rules["reassignment_window"] == {"assigned", "reassignment_requested", "handling", "extension_requested"}
     review = open_states(eng.definition("review_opinion"))
     assert review["rectification_plan"] == {"assigned"}
     for kind in eng.kinds:

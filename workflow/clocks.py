@@ -31,6 +31,7 @@ __all__ = [
     "Match",
     "Step",
     "apply_clocks",
+    "climb",
     "compute",
     "parse_clocks",
     "recompute",
@@ -62,6 +63,7 @@ class Match:
     trigger: str
     to: str | None = None
     when: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    every: bool = False  # a stop that closes every subject's deadline, whoever fires it (``all: true``)
 
     def matches(self, trigger: str, dest: str, data: dict[str, Any]) -> bool:
         return (
@@ -103,6 +105,7 @@ class ClockSpec:
     escalation: tuple[Level, ...] = ()
     start_if: str | None = None  # boolean parameter: the clock runs only when it is true
     on_due: tuple[str, dict[str, Any]] | None = None  # (trigger, data) the sweep fires as `system` when due
+    climb_by_round: str | None = None  # boolean parameter: each later round notifies one rung higher
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +174,7 @@ def parse_clocks(
             escalation=_levels(p, spec.get("escalation", []), (*path, "escalation")),
             start_if=r.param("start_if", "boolean"),
             on_due=_on_due(p, spec.get("on_due"), (*path, "on_due"), transitions),
+            climb_by_round=r.param("climb_by_round", "boolean"),
         )
     return out
 
@@ -228,7 +232,10 @@ class _ClockReader:
                 self.p.error((*where, "when"), "when must map field names to values")
                 when = {}
             values = {k: tuple(v) if isinstance(v, list) else (v,) for k, v in when.items()}
-            found.append(Match(str(trigger), to, values))
+            every = entry.get("all", False)
+            if not isinstance(every, bool):
+                self.p.error((*where, "all"), f"all must be true or false, not {every!r}")
+            found.append(Match(str(trigger), to, values, every is True))
         return tuple(found)
 
     def triggers(self, key: str) -> tuple[str, ...]:
@@ -280,6 +287,26 @@ def _levels(p: _Parser, raw: Any, path: tuple[str | int, ...]) -> tuple[Level, .
     return tuple(levels)
 
 
+#: The rungs a later round climbs: 承办人员 → 部门负责人 → 主要领导 → the committee's leaders.
+RUNGS: tuple[tuple[str, ...], ...] = (
+    ("handler",),
+    ("department_head",),
+    ("principal_leader",),
+    ("supervising_leader", "case_leader"),
+)
+
+
+def climb(notify: tuple[str, ...], rungs: int) -> tuple[str, ...]:
+    """*notify* moved *rungs* rungs up the chain (the top rung stays the top); office and deputies stay."""
+    if rungs <= 0:
+        return notify
+    out: list[str] = []
+    for who in notify:
+        at = next((i for i, rung in enumerate(RUNGS) if who in rung), None)
+        out += [who] if at is None else RUNGS[min(at + rungs, len(RUNGS) - 1)]
+    return tuple(dict.fromkeys(out))
+
+
 def schedule(spec: ClockSpec, due: dt.date, calendar: Calendar) -> list[Step]:
     """The reminders (days before *due*, at 00:00) and escalation levels (after the deadline), in order."""
     # Keyed by identity (a spec holds dicts): the spec is kept in the value, so its id is not reused.
@@ -323,8 +350,9 @@ def apply_clocks(ctx: Context, trigger: str, dest: str, calendar: Calendar, even
     """Start, stop, pause, resume and extend the item's clocks as this fire demands."""
     data = {**ctx.item["data"], **ctx.data}
     for spec in ctx.definition.clocks.values():
-        if any(m.matches(trigger, dest, ctx.data) for m in spec.stop):
-            _close(ctx, spec, "stopped", _subject(ctx, spec))
+        stops = [m for m in spec.stop if m.matches(trigger, dest, ctx.data)]
+        if stops:
+            _close(ctx, spec, "stopped", None if any(m.every for m in stops) else _subject(ctx, spec))
         if any(m.matches(trigger, dest, ctx.data) for m in spec.start):
             _start(ctx, spec, data, calendar, event)
         if trigger in spec.pause and (spec.pause_if is None or ctx.params[spec.pause_if]):
@@ -359,6 +387,13 @@ def compute(row: dict[str, Any], calendar: Calendar, event: str = "") -> Due:
 
 def _start(ctx: Context, spec: ClockSpec, data: dict[str, Any], calendar: Calendar, event: str) -> None:
     if spec.start_if is not None and not ctx.params[spec.start_if]:
+        return
+    if spec.each is None and spec.subject == "unit":  # one clock per unit the item is handed to
+        _close(ctx, spec, "replaced", None)
+        period = str(ctx.params[str(spec.period)])
+        due = _due(calendar, _today(ctx), period, event)
+        for unit in dict.fromkeys(a["unit"] for a in ctx.assignments):
+            _insert(ctx, spec, f"unit:{unit}", _today(ctx), period, due, calendar)
         return
     if spec.each is None:
         _close(ctx, spec, "replaced", "")

@@ -110,9 +110,10 @@ _KEYS = {
         "escalation",
         "start_if",
         "on_due",
+        "climb_by_round",
     },
     "on_due": {"trigger", "data"},
-    "clock_trigger": {"trigger", "to", "when"},
+    "clock_trigger": {"trigger", "to", "when", "all"},
     "level": {"level", "after", "notify", "template"},
     "notice": {"type", "to", "units", "deadline", "when_state"},
 }

@@ -397,7 +397,10 @@ def resolve(
     data = item.get("data") or {}
     proposers = data.get("proposers") or []
     wanted = [("unit", u) for u in units] + [("deputy", d) for d in proposers]
-    wanted += [("leader", data["supervising_leader"])] if data.get("supervising_leader") else []
+    # A key item's 督办领导 and 包案领导 are the leaders designate_key named on it, not a unit's own.
+    named = {r: data[r] for r in ("supervising_leader", "case_leader") if data.get(r) and item.get("key_supervised")}
+    named.setdefault("supervising_leader", data.get("supervising_leader") or "")
+    wanted += [("leader", n) for n in dict.fromkeys(named.values()) if n]
     parties: dict[tuple[str, str], dict[str, Any]] = {}
     lookup = lookup or Lookup()
     for role, name in wanted:
@@ -405,7 +408,7 @@ def resolve(
         if row is not None:
             parties[(role, name)] = row
     for role in roles:
-        if role in UNIT_ROLES:
+        if role in UNIT_ROLES and role not in named:
             for unit in units:
                 party = parties.get(("unit", unit)) or {}
                 contacts = party.get("contacts") or {}
@@ -422,7 +425,7 @@ def resolve(
             elif lead:
                 problems.append(f"deputy {lead} has no address")
         else:  # supervising_leader falls back to the office that runs the supervision
-            leader = data.get("supervising_leader") if role == "supervising_leader" else None
+            leader = named.get(role) or None
             address = ((parties.get(("leader", leader)) or {}).get("contacts") or {}).get("address") if leader else None
             if address:
                 found.append(Recipient(str(leader), role, None, str(address)))

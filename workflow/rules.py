@@ -11,15 +11,17 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from workflow.calendar import SHANGHAI
 from workflow.errors import ValidationError
 from workflow.registry import Context, Registry
-from workflow.store import AssignmentRow, ContactRow, PartyRow, Prepared, ProblemRow, PromiseRow, VoteRow
+from workflow.store import AssignmentRow, ContactRow, DeadlineRow, PartyRow, Prepared, ProblemRow, PromiseRow, VoteRow
 
 REGISTRY = Registry()
 guard, condition, action = REGISTRY.guard, REGISTRY.condition, REGISTRY.action
 
 _assignment = AssignmentRow.__table__  # type: ignore[attr-defined]
 _contact = ContactRow.__table__  # type: ignore[attr-defined]
+_deadline = DeadlineRow.__table__  # type: ignore[attr-defined]
 _party = PartyRow.__table__  # type: ignore[attr-defined]
 _problem = ProblemRow.__table__  # type: ignore[attr-defined]
 _promise = PromiseRow.__table__  # type: ignore[attr-defined]
@@ -52,6 +54,29 @@ def _lead_deputy(ctx: Context) -> None:
             "lead_deputy",
             f"a deputy submits as the lead deputy (领衔代表) of their own item: {ctx.actor.party!r}, not {lead!r}; "
             "the office registers an item led by another deputy",
+        )
+
+
+@guard("within_reassignment_window")
+def _within_window(ctx: Context) -> None:
+    """申请调整 only inside the unit's own window: its reassignment_window deadline, computed on the
+    official calendar from its 交办 when it was handed the item (the office may still reassign)."""
+    d = _deadline.c
+    row = ctx.conn.execute(
+        sa.select(d.due, d.start_date, d.period)
+        .where(
+            d.item_id == ctx.item["id"],
+            d.clock == "reassignment_window",
+            d.subject.in_((f"unit:{ctx.actor.party}", "")),
+        )
+        .order_by(d.id.desc())
+        .limit(1)
+    ).first()
+    if row is not None and ctx.at.astimezone(SHANGHAI).date() > row.due:
+        raise ValidationError(
+            "at",
+            f"the reassignment window (申请调整期限, {row.period} from 交办 {row.start_date}) closed on "
+            f"{row.due}; the office can still reassign (reassign) on its own authority",
         )
 
 

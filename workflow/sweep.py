@@ -30,7 +30,7 @@ import sqlalchemy as sa
 
 from workflow import store
 from workflow.audit import next_event, write_events
-from workflow.clocks import schedule
+from workflow.clocks import climb, schedule
 from workflow.deadlines import DueStep
 from workflow.errors import WorkflowError
 from workflow.model import Actor
@@ -163,7 +163,7 @@ def _act(
         writes: list[tuple[int, int, dict[str, Any], list[dict[str, Any]]]] = []
         for item_id in sorted(by_item):
             events = _Events(items[item_id])
-            defn = engine._version(events.item["definition_id"], conn)[0]
+            defn, _, params = engine._version(events.item["definition_id"], conn)
             for row in by_item[item_id]:
                 spec = defn.clocks.get(row["clock"])
                 steps = schedule(spec, row["due"], engine.calendar)[row["next_step"] :] if spec else []
@@ -174,6 +174,7 @@ def _act(
                     {"w_id": row["id"], "next_step": row["next_step"] + len(ready), "next_at": later, "level": level}
                 )
                 counts["released"] += not ready  # the clock changed since it was claimed: nothing is due
+                rungs = row["round"] - 1 if spec and spec.climb_by_round and params[spec.climb_by_round] else 0
                 for i, s in enumerate(ready):
                     step = DueStep(
                         row["id"],
@@ -185,7 +186,7 @@ def _act(
                         row["next_step"] + i,
                         s.at,
                         row["due"],
-                        s.notify,
+                        climb(s.notify, rungs),
                         s.template,
                         row["explanation"],
                     )
