@@ -81,11 +81,12 @@ def test_summary_figures_match_the_hand_count(report: FollowupReport, eng: Engin
     ]
     assert s["by_stage"][3]["label"] == "办理中 (handling)"
     rates = s["rates"]
-    # Due a response by NOW: replied S1 S2 S3 S4 S6 R1 (report), plus S5 unreplied past 08-14 = 7.
-    # On time: S1 05-06, S3 04-28, S4 07-20 (due 06-25 + one month's extension = 07-27), S6 06-05,
-    # R1 08-15: 5. Late: S2 06-23 10:00 (period ended 06-22 24:00), S5. Not yet due: S7 (09-02), R2.
-    # S9 is withdrawn: not counted.
-    assert rates["on_time"] == r(5, 7, "71.43%")
+    # Due a response by NOW: replied S1 S2 S3 S4 R1 (report), S6's two split parts (counted one per
+    # part), plus S5 unreplied past 08-14 = 8.
+    # On time: S1 05-06, S3 04-28, S4 07-20 (due 06-25 + one month's extension = 07-27), S6's parts
+    # 06-01 and 06-05, R1 08-15: 6. Late: S2 06-23 10:00 (period ended 06-22 24:00), S5. Not yet due:
+    # S7 (09-02), R2. S9 is withdrawn: not counted.
+    assert rates["on_time"] == r(6, 8, "75.00%")
     # Assigned = S1-S7, R1, R2 = 9 (S8 rejected, S9 withdrawn); closed S1 S2 S3 = 3.
     assert rates["closed"] == r(3, 9, "33.33%")
     # Assigned suggestions S1-S7 = 7; met before or during: S1 (before), S3 (during), S7 (before) = 3.
@@ -99,8 +100,8 @@ def test_summary_figures_match_the_hand_count(report: FollowupReport, eng: Engin
     assert rates["promise_kept"] == r(1, 3, "33.33%")
     # Problems: R1 four (1 closed, 2 rectified, 3 in progress, 4 planned), R2 two open: 2 of 6.
     assert rates["rectified"] == r(2, 6, "33.33%")
-    # Latest reply category: S1 B, S2 B, S3 B (its first reply was C), S4 D, S6 A.
-    assert s["grades"] == {"A": 1, "B": 3, "C": 0, "D": 1}
+    # Latest reply category: S1 B, S2 B, S3 B (its first reply was C), S4 D; S6's two parts A and A.
+    assert s["grades"] == {"A": 2, "B": 3, "C": 0, "D": 1}
     assert s["counts"] == {
         "assigned": 9,
         "promises": {"kept": 1, "broken": 1, "overdue": 1, "open": 1},

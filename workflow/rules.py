@@ -101,6 +101,20 @@ def _promises(ctx: Context) -> None:
             raise ValidationError(f"promises[{i}].by", f"{p['by']} is before the reply date {today}")
 
 
+@guard("part_not_replied")
+def _part_not_replied(ctx: Context) -> None:
+    # A split unit's part is replied once per round: a second reply would overwrite the first one's
+    # category while the first one's promises keep their clocks. A re-handling round reopens the parts.
+    own = ctx.own_assignment()
+    if own is not None and own["role"] == "split" and own["state"] == "replied":
+        when = (own.get("reply") or {}).get("at", "?")
+        raise ValidationError(
+            "actor",
+            f"{ctx.actor.party!r} already replied its part (分办) of item {ctx.item['id']} in round "
+            f"{ctx.round} at {when}; a part is replied once per round (it may reply again after re-handling)",
+        )
+
+
 @guard("problem_on_list")
 def _problem_on_list(ctx: Context) -> None:
     _problem_row(ctx, ctx.data["problem"])
@@ -234,11 +248,21 @@ def _co_opinion(ctx: Context) -> None:
 
 @action("record_reply")
 def _reply(ctx: Context) -> None:
+    own = ctx.own_assignment()
+    before = (own or {}).get("reply") or {}
     reply = {k: ctx.data.get(k) for k in ("category", "text", "signer")} | {
         "round": ctx.round,
         "at": ctx.at.isoformat(),
+        # 按期答复率 counts the first reply (代表法第51条), which a re-handling round's reply replaces
+        "first_at": before.get("first_at") or before.get("at") or ctx.at.isoformat(),
     }
     _set_own(ctx, state="replied", reply=reply)
+    if own is not None and own["role"] == "split":
+        # A split item has no single category: each part keeps its own (data.part_categories, in the
+        # order the parts were assigned), and data.category is not the last part's overwrite.
+        parts = {a["unit"]: (a.get("reply") or {}).get("category") for a in ctx.assignments if a["role"] == "split"}
+        data = {k: v for k, v in ctx.item["data"].items() if k != "category"}
+        ctx.updates["data"] = data | {"part_categories": {u: c for u, c in parts.items() if c}}
     ctx.created["promises"] = [
         ctx.conn.execute(
             sa.insert(_promise).returning(_promise.c.id),
