@@ -263,7 +263,7 @@ def test_docx_charts_are_images_with_their_labels_in_tables_beside_them(tmp_path
     images = [doc.part.related_parts[s._inline.graphic.graphicData.pic.blipFill.blip.embed] for s in doc.inline_shapes]
     assert all(part.content_type == "image/png" for part in images)
     tables = cells(doc)
-    legend = next(t for t in tables if t[0] == ["序号", "承办单位", "按期答复率", "满意率"])
+    legend = next(t for t in tables if t[0] == ["序号", "承办单位", "按期答复率", "结果满意率"])
     assert legend[1] == ["1", "市交通运输局", "96.43%", "92.31%"]
     assert legend[5] == ["5", "市公安局交通警察支队（排名靠后）", "无数据", "无数据"]
     ageing = next(t for t in tables if t[0] == ["图中刻度", "逾期时长", "项数"])

@@ -107,7 +107,7 @@ def _part_not_replied(ctx: Context) -> None:
     # category while the first one's promises keep their clocks. A re-handling round reopens the parts.
     own = ctx.own_assignment()
     if own is not None and own["role"] == "split" and own["state"] == "replied":
-        when = (own.get("reply") or {}).get("at", "?")
+        when = _replies(ctx).get(own["unit"], {}).get("at", "?")
         raise ValidationError(
             "actor",
             f"{ctx.actor.party!r} already replied its part (分办) of item {ctx.item['id']} in round "
@@ -249,7 +249,8 @@ def _co_opinion(ctx: Context) -> None:
 @action("record_reply")
 def _reply(ctx: Context) -> None:
     own = ctx.own_assignment()
-    before = (own or {}).get("reply") or {}
+    replies = _replies(ctx)  # the fire's assignments leave the replies out: read only on a reply
+    before = replies.get(ctx.actor.party, {})
     reply = {k: ctx.data.get(k) for k in ("category", "text", "signer")} | {
         "round": ctx.round,
         "at": ctx.at.isoformat(),
@@ -260,7 +261,8 @@ def _reply(ctx: Context) -> None:
     if own is not None and own["role"] == "split":
         # A split item has no single category: each part keeps its own (data.part_categories, in the
         # order the parts were assigned), and data.category is not the last part's overwrite.
-        parts = {a["unit"]: (a.get("reply") or {}).get("category") for a in ctx.assignments if a["role"] == "split"}
+        replies[own["unit"]] = reply
+        parts = {a["unit"]: replies.get(a["unit"], {}).get("category") for a in ctx.assignments if a["role"] == "split"}
         data = {k: v for k, v in ctx.item["data"].items() if k != "category"}
         ctx.updates["data"] = data | {"part_categories": {u: c for u, c in parts.items() if c}}
     ctx.created["promises"] = [
@@ -359,6 +361,16 @@ def _set_own(ctx: Context, **values: Any) -> None:
     update = _SET_ASSIGNMENT.get(columns) or _SET_ASSIGNMENT.setdefault(columns, Prepared(_UPDATE_ASSIGNMENT, columns))
     update.execute(ctx.conn, {"w_id": own["id"], "updated_at": ctx.at, **values})
     own.update(values, updated_at=ctx.at)  # keep the fire's view of the assignments in step
+
+
+def _replies(ctx: Context) -> dict[str, dict[str, Any]]:
+    """The replies of the item's active lead and split units, by unit."""
+    rows = ctx.conn.execute(
+        sa.select(_assignment.c.unit, _assignment.c.reply).where(
+            _assignment.c.item_id == ctx.item["id"], _assignment.c.active, _assignment.c.role.in_(LEADS)
+        )
+    )
+    return {unit: reply or {} for unit, reply in rows}
 
 
 def _set_active(ctx: Context, where: sa.ColumnElement[bool], **values: Any) -> None:
