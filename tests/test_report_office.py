@@ -117,7 +117,7 @@ def test_xlsx_dates_are_excel_dates_and_rates_are_percentages(tmp_path: Path) ->
     assert book["逾期"]["E5"].value == dt.datetime(2026, 6, 14) and book["逾期"]["F5"].value == 200
     units = book["承办单位"]
     assert units["F2"].value == pytest.approx(27 / 28) and units["F2"].number_format == "0.00%"
-    assert units["F6"].value == "—" and units["K5"].value == "是"  # no replies: no rate; 4th unit flagged
+    assert units["F6"].value == "—" and units["L5"].value == "是"  # no replies: no rate; 4th unit flagged
     summary = {row[0]: row for row in table(book["汇总"])}
     assert summary["生成时间"][1] == dt.datetime(2026, 12, 31, 10, 0)  # Beijing time
     assert summary["按期答复率"][1:4] == [pytest.approx(63 / 72), 63, 72]

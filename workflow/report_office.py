@@ -248,6 +248,7 @@ def _docx_units(w: _Word, data: Mapping[str, Any]) -> None:
                 u.get("overdue_now"),
                 u.get("longest_overdue_days") or "—",
                 rate(u.get("satisfaction"))["percent"],
+                rate(u.get("attitude"))["percent"],
                 u.get("rehandled"),
             ]
             for u in units

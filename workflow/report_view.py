@@ -73,6 +73,7 @@ UNIT_HEADERS = (
     "当前逾期",
     "最长逾期(天)",
     "结果满意率",
+    "态度满意率",
     "重新办理",
 )
 KIND_LABELS: dict[str, str] = {"suggestion": "代表建议", "review_opinion": "审议意见"}
