@@ -38,8 +38,8 @@ def parts(scope: Scope) -> dict[str, int]:
     found = dict.fromkeys(("on_time", "due", *"ABCD"), 0)
     for reply, deadline in rows:
         reply = reply or {}
-        category = reply.get("category")
-        if category in found and len(category) == 1:
+        category = str(reply.get("category"))
+        if category in "ABCD" and len(category) == 1:
             found[category] += 1
         first = reply.get("first_at") or reply.get("at")
         if deadline is None:

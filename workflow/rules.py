@@ -250,7 +250,7 @@ def _co_opinion(ctx: Context) -> None:
 def _reply(ctx: Context) -> None:
     own = ctx.own_assignment()
     replies = _replies(ctx)  # the fire's assignments leave the replies out: read only on a reply
-    before = replies.get(ctx.actor.party, {})
+    before = replies.get(own["unit"], {}) if own is not None else {}
     reply = {k: ctx.data.get(k) for k in ("category", "text", "signer")} | {
         "round": ctx.round,
         "at": ctx.at.isoformat(),
