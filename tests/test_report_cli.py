@@ -44,7 +44,7 @@ def test_json_on_stdout_has_the_figures(run: Run) -> None:
     code, out, err = run(*NOW, "--format", "json")
     assert code == 0, err
     data = json.loads(out)
-    assert data["summary"]["items"] == 11 and data["summary"]["rates"]["on_time"]["percent"] == "71.43%"
+    assert data["summary"]["items"] == 11 and data["summary"]["rates"]["on_time"]["percent"] == "75.00%"
     assert data["generated_at"] == "2026-09-01T10:00:00+08:00"
     code, out, _ = run(*NOW, "--format", "json", "--kind", "suggestion", "--unit", T, "--state", "closed")
     assert code == 0
@@ -60,7 +60,7 @@ def test_markdown_is_the_default_on_stdout(run: Run) -> None:
     code, out, _ = run(*NOW, "--year", "2026")
     assert code == 0
     assert out.startswith("# 代表建议和审议意见办理情况回头看报告")
-    assert "| 按期答复率 (replied on time) | 71.43% | 5 | 7 |" in out
+    assert "| 按期答复率 (replied on time) | 75.00% | 6 | 8 |" in out
 
 
 def test_csv_on_stdout_is_the_items_ledger(run: Run) -> None:

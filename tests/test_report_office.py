@@ -117,7 +117,7 @@ def test_xlsx_dates_are_excel_dates_and_rates_are_percentages(tmp_path: Path) ->
     assert book["逾期"]["E5"].value == dt.datetime(2026, 6, 14) and book["逾期"]["F5"].value == 200
     units = book["承办单位"]
     assert units["F2"].value == pytest.approx(27 / 28) and units["F2"].number_format == "0.00%"
-    assert units["F6"].value == "—" and units["K5"].value == "是"  # no replies: no rate; 4th unit flagged
+    assert units["F6"].value == "—" and units["L5"].value == "是"  # no replies: no rate; 4th unit flagged
     summary = {row[0]: row for row in table(book["汇总"])}
     assert summary["生成时间"][1] == dt.datetime(2026, 12, 31, 10, 0)  # Beijing time
     assert summary["按期答复率"][1:4] == [pytest.approx(63 / 72), 63, 72]
@@ -263,7 +263,7 @@ def test_docx_charts_are_images_with_their_labels_in_tables_beside_them(tmp_path
     images = [doc.part.related_parts[s._inline.graphic.graphicData.pic.blipFill.blip.embed] for s in doc.inline_shapes]
     assert all(part.content_type == "image/png" for part in images)
     tables = cells(doc)
-    legend = next(t for t in tables if t[0] == ["序号", "承办单位", "按期答复率", "满意率"])
+    legend = next(t for t in tables if t[0] == ["序号", "承办单位", "按期答复率", "结果满意率"])
     assert legend[1] == ["1", "市交通运输局", "96.43%", "92.31%"]
     assert legend[5] == ["5", "市公安局交通警察支队（排名靠后）", "无数据", "无数据"]
     ageing = next(t for t in tables if t[0] == ["图中刻度", "逾期时长", "项数"])

@@ -81,11 +81,12 @@ def test_summary_figures_match_the_hand_count(report: FollowupReport, eng: Engin
     ]
     assert s["by_stage"][3]["label"] == "办理中 (handling)"
     rates = s["rates"]
-    # Due a response by NOW: replied S1 S2 S3 S4 S6 R1 (report), plus S5 unreplied past 08-14 = 7.
-    # On time: S1 05-06, S3 04-28, S4 07-20 (due 06-25 + one month's extension = 07-27), S6 06-05,
-    # R1 08-15: 5. Late: S2 06-23 10:00 (period ended 06-22 24:00), S5. Not yet due: S7 (09-02), R2.
-    # S9 is withdrawn: not counted.
-    assert rates["on_time"] == r(5, 7, "71.43%")
+    # Due a response by NOW: replied S1 S2 S3 S4 R1 (report), S6's two split parts (counted one per
+    # part), plus S5 unreplied past 08-14 = 8.
+    # On time: S1 05-06, S3 04-28, S4 07-20 (due 06-25 + one month's extension = 07-27), S6's parts
+    # 06-01 and 06-05, R1 08-15: 6. Late: S2 06-23 10:00 (period ended 06-22 24:00), S5. Not yet due:
+    # S7 (09-02), R2. S9 is withdrawn: not counted.
+    assert rates["on_time"] == r(6, 8, "75.00%")
     # Assigned = S1-S7, R1, R2 = 9 (S8 rejected, S9 withdrawn); closed S1 S2 S3 = 3.
     assert rates["closed"] == r(3, 9, "33.33%")
     # Assigned suggestions S1-S7 = 7; met before or during: S1 (before), S3 (during), S7 (before) = 3.
@@ -99,8 +100,8 @@ def test_summary_figures_match_the_hand_count(report: FollowupReport, eng: Engin
     assert rates["promise_kept"] == r(1, 3, "33.33%")
     # Problems: R1 four (1 closed, 2 rectified, 3 in progress, 4 planned), R2 two open: 2 of 6.
     assert rates["rectified"] == r(2, 6, "33.33%")
-    # Latest reply category: S1 B, S2 B, S3 B (its first reply was C), S4 D, S6 A.
-    assert s["grades"] == {"A": 1, "B": 3, "C": 0, "D": 1}
+    # Latest reply category: S1 B, S2 B, S3 B (its first reply was C), S4 D; S6's two parts A and A.
+    assert s["grades"] == {"A": 2, "B": 3, "C": 0, "D": 1}
     assert s["counts"] == {
         "assigned": 9,
         "promises": {"kept": 1, "broken": 1, "overdue": 1, "open": 1},
@@ -117,39 +118,45 @@ def test_units_are_ranked_and_the_bottom_flagged(report: FollowupReport) -> None
     # Satisfaction S1 satisfied, S2 basically satisfied: 2 of 2.
     assert rows[T] | {"rank": 0} == {
         "unit": T, "items": 2, "replied": 2, "replied_on_time": 1, "on_time": r(1, 2, "50.00%"),
-        "overdue_now": 1, "longest_overdue_days": 1, "satisfaction": r(2, 2, "100.00%"), "rehandled": 0,
+        "overdue_now": 1, "longest_overdue_days": 1, "satisfaction": r(2, 2, "100.00%"),
+        "attitude": r(0, 0, "—"), "rehandled": 0,
         "rank": 0, "flagged": True,
     }  # fmt: skip
     # H: S3 (replied 04-28, on time) and S7 (not due yet); S3 re-handled once, satisfied; nothing overdue.
     assert rows[H] | {"rank": 0} == {
         "unit": H, "items": 2, "replied": 1, "replied_on_time": 1, "on_time": r(1, 1, "100.00%"),
-        "overdue_now": 0, "longest_overdue_days": 0, "satisfaction": r(1, 1, "100.00%"), "rehandled": 1,
+        "overdue_now": 0, "longest_overdue_days": 0, "satisfaction": r(1, 1, "100.00%"),
+        "attitude": r(0, 0, "—"), "rehandled": 1,
         "rank": 0, "flagged": False,
     }  # fmt: skip
     # W: S4 (after the reassignment, on time with its extension) and S6 (split, on time). S6's re-handling
     # clock, due 07-20, is 43 days overdue on 09-01 (11 in July + 31 in August + 1). S4 satisfied, S6 not.
     assert rows[W] | {"rank": 0} == {
         "unit": W, "items": 2, "replied": 2, "replied_on_time": 2, "on_time": r(2, 2, "100.00%"),
-        "overdue_now": 1, "longest_overdue_days": 43, "satisfaction": r(1, 2, "50.00%"), "rehandled": 1,
+        "overdue_now": 1, "longest_overdue_days": 43, "satisfaction": r(1, 2, "50.00%"),
+        "attitude": r(0, 0, "—"), "rehandled": 1,
         "rank": 0, "flagged": False,
     }  # fmt: skip
     # M: only S6 (its S4 assignment was released by the reassignment; S1 it co-handles).
     assert rows[M] | {"rank": 0} == {
         "unit": M, "items": 1, "replied": 1, "replied_on_time": 1, "on_time": r(1, 1, "100.00%"),
-        "overdue_now": 1, "longest_overdue_days": 43, "satisfaction": r(0, 1, "0.00%"), "rehandled": 1,
+        "overdue_now": 1, "longest_overdue_days": 43, "satisfaction": r(0, 1, "0.00%"),
+        "attitude": r(0, 0, "—"), "rehandled": 1,
         "rank": 0, "flagged": False,
     }  # fmt: skip
     # P: S5, due 08-14, unreplied: 0 of 1 on time, 18 days overdue.
     assert rows[P] | {"rank": 0} == {
         "unit": P, "items": 1, "replied": 0, "replied_on_time": 0, "on_time": r(0, 1, "0.00%"),
-        "overdue_now": 1, "longest_overdue_days": 18, "satisfaction": r(0, 0, "—"), "rehandled": 0,
+        "overdue_now": 1, "longest_overdue_days": 18, "satisfaction": r(0, 0, "—"),
+        "attitude": r(0, 0, "—"), "rehandled": 0,
         "rank": 0, "flagged": True,
     }  # fmt: skip
     # G: R1's report on time, R2's not due. Overdue: R1's problems 3 and 4 (due 08-31, 1 day) and R2's
     # rectification list (due 08-06, 26 days). R1 went to a second review.
     assert rows[G] | {"rank": 0} == {
         "unit": G, "items": 2, "replied": 1, "replied_on_time": 1, "on_time": r(1, 1, "100.00%"),
-        "overdue_now": 3, "longest_overdue_days": 26, "satisfaction": r(0, 0, "—"), "rehandled": 1,
+        "overdue_now": 3, "longest_overdue_days": 26, "satisfaction": r(0, 0, "—"),
+        "attitude": r(0, 0, "—"), "rehandled": 1,
         "rank": 0, "flagged": True,
     }  # fmt: skip
     # Ranking: 100% on time: H (satisfaction 100%), W (50%), M (0%), G (none: after those with one);
@@ -329,7 +336,7 @@ def test_items_ledger(report: FollowupReport, year: dict[str, int]) -> None:
         [M, W],
         [],
         2,
-        "A",
+        "A、A",  # a split item: each part's category, in the order of its units
         "不满意",
     )
     s1 = rows[year["S1"]]
@@ -439,12 +446,12 @@ TOP = {
     "items", "unsatisfied", "promises", "reopen", "key_items", "review_opinions", "overdue", "footnotes",
 }  # fmt: skip
 SUMMARY = {"items", "by_stage", "rates", "grades", "counts"}
-RATES = {"on_time", "closed", "contact", "satisfaction", "promise_kept", "rectified"}
+RATES = {"on_time", "closed", "contact", "satisfaction", "attitude", "promise_kept", "rectified"}
 RATE = {"value", "numerator", "denominator", "percent"}
 ROWS = {
     "units": {
         "unit", "items", "replied", "replied_on_time", "on_time", "overdue_now", "longest_overdue_days",
-        "satisfaction", "rehandled", "rank", "flagged",
+        "satisfaction", "attitude", "rehandled", "rank", "flagged",
     },
     "items": {
         "item_id", "kind", "number", "title", "proposers", "lead_deputy", "session", "body", "suggested_units",
@@ -515,7 +522,7 @@ def test_csv_is_the_items_ledger(report: FollowupReport, year: dict[str, int], t
     by_id = {int(row[0]): dict(zip([k for k, _ in _columns()], row, strict=True)) for row in rows[1:]}
     s6 = by_id[year["S6"]]
     assert (s6["units"], s6["state_label"], s6["on_time"], s6["category"], s6["result_label"]) == (
-        f"{M}、{W}", "重新办理 (re-handling)", "是", "A", "不满意"
+        f"{M}、{W}", "重新办理 (re-handling)", "是", "A、A", "不满意"
     )  # fmt: skip
     assert (by_id[year["S2"]]["on_time"], by_id[year["S7"]]["on_time"], by_id[year["S3"]]["key_supervised"]) == (
         "否", "", "是"
@@ -528,9 +535,9 @@ def test_markdown_has_every_section_and_the_definitions(report: FollowupReport) 
     assert isinstance(text, str)
     for needle in (
         "# 代表建议和审议意见办理情况回头看报告",
-        "| 按期答复率 (replied on time) | 71.43% | 5 | 7 |",
+        "| 按期答复率 (replied on time) | 75.00% | 6 | 8 |",
         "| 整改率 (problems rectified) | 33.33% | 2 | 6 |",
-        f"| 6 | {P} | 1 | 0 | 0 | 0.00% | 1 | 18 | — | 0 | ⚑ |",
+        f"| 6 | {P} | 1 | 0 | 0 | 0.00% | 1 | 18 | — | — | 0 | ⚑ |",
         "第1轮 答复 2026-04-28 不满意; 第2轮 答复 2026-06-10 满意",
         "问题整改 2/4 = 50.00%; 二次审议",
         "## 逾期未办 (overdue now)",

@@ -161,6 +161,7 @@ def _unit(u: Mapping[str, Any]) -> dict[str, Any]:
         "overdue_now": int(u.get("overdue_now") or 0),
         "longest_overdue_days": "—" if not longest else str(longest),
         "satisfaction": rate(u.get("satisfaction")),
+        "attitude": rate(u.get("attitude")),
         "rehandled": int(u.get("rehandled") or 0),
         "flagged": bool(u.get("flagged")),
     }

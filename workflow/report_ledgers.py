@@ -284,12 +284,21 @@ def _items(scope: Scope, units: Units) -> list[dict[str, Any]]:
                 "reply_due": _iso(due),
                 "replied_on": _day(replied_at),
                 "on_time": None if on_time_flag is None else bool(on_time_flag),
-                "category": fields.get("category"),
+                "category": _category(fields, leads),
                 "result": result,
                 "result_label": result_label(result or "", ""),
             }
         )
     return out
+
+
+def _category(fields: dict[str, Any], leads: list[str]) -> Any:
+    """The reply category; a split item's is each part's in the order of its units ("B、A", "—" for a
+    part not yet replied), as the item has no single category."""
+    parts = fields.get("part_categories")
+    if not parts:
+        return fields.get("category")
+    return "、".join(str(parts.get(u) or "—") for u in leads)
 
 
 def _unsatisfied(scope: Scope, units: Units) -> list[dict[str, Any]]:

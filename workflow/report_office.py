@@ -248,6 +248,7 @@ def _docx_units(w: _Word, data: Mapping[str, Any]) -> None:
                 u.get("overdue_now"),
                 u.get("longest_overdue_days") or "—",
                 rate(u.get("satisfaction"))["percent"],
+                rate(u.get("attitude"))["percent"],
                 u.get("rehandled"),
             ]
             for u in units
@@ -257,10 +258,10 @@ def _docx_units(w: _Word, data: Mapping[str, Any]) -> None:
     on_time, satisfaction = unit_series(data, "on_time"), unit_series(data, "satisfaction")
     first = w.figures + 1
     w.figure(bar_png(on_time), "各承办单位按期答复率（图中序号对应下表）", "没有承办单位数据。")
-    w.figure(bar_png(satisfaction), "各承办单位满意率（图中序号对应下表）", "没有承办单位数据。")
+    w.figure(bar_png(satisfaction), "各承办单位结果满意率（图中序号对应下表）", "没有承办单位数据。")
     w.para(f"图{first}、图{first + 1}序号对照（红色为排名靠后的单位）：", note=True)
     w.table(
-        ["序号", "承办单位", "按期答复率", "满意率"],
+        ["序号", "承办单位", "按期答复率", "结果满意率"],
         (
             [i + 1, a["label"] + ("（排名靠后）" if a["flagged"] else ""), a["text"], b["text"]]
             for i, (a, b) in enumerate(zip(on_time, satisfaction, strict=True))

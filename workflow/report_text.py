@@ -99,11 +99,12 @@ def markdown(data: dict[str, Any]) -> str:
     )
     out += ["## 承办单位 (units)", ""]
     out += _table(
-        ["排名", "单位", "事项", "已答复", "按期答复", "按期答复率", "逾期未办", "最长逾期 (天)", "满意率", "重新办理",
-         "末位"],
+        ["排名", "单位", "事项", "已答复", "按期答复", "按期答复率", "逾期未办", "最长逾期 (天)", "结果满意率",
+         "态度满意率", "重新办理", "末位"],
         [
             [u["rank"], u["unit"], u["items"], u["replied"], u["replied_on_time"], u["on_time"], u["overdue_now"],
-             u["longest_overdue_days"], u["satisfaction"], u["rehandled"], "⚑" if u["flagged"] else ""]
+             u["longest_overdue_days"], u["satisfaction"], u.get("attitude", "—"), u["rehandled"],
+             "⚑" if u["flagged"] else ""]
             for u in data["units"]
         ],
     )  # fmt: skip

@@ -51,7 +51,8 @@ RATE_LABELS: dict[str, str] = {
     "on_time": "按期答复率",
     "closed": "办结率",
     "contact": "见面率",
-    "satisfaction": "满意率",
+    "satisfaction": "结果满意率",
+    "attitude": "态度满意率",
     "promise_kept": "承诺落实率",
     "rectified": "问题整改率",
 }
@@ -71,7 +72,8 @@ UNIT_HEADERS = (
     "按期答复率",
     "当前逾期",
     "最长逾期(天)",
-    "满意率",
+    "结果满意率",
+    "态度满意率",
     "重新办理",
 )
 KIND_LABELS: dict[str, str] = {"suggestion": "代表建议", "review_opinion": "审议意见"}

@@ -90,6 +90,7 @@ def write_xlsx(data: Mapping[str, Any], path: str | Path) -> None:
                 u.get("overdue_now"),
                 u.get("longest_overdue_days"),
                 rate(u.get("satisfaction")),
+                rate(u.get("attitude")),
                 u.get("rehandled"),
                 "是" if u.get("flagged") else "",
             ]

@@ -29,6 +29,7 @@ from workflow.calendar import SHANGHAI
 from workflow.errors import ValidationError
 from workflow.report_defs import FOOTNOTES, SCHEMA, TITLE, rate
 from workflow.report_ledgers import LEADS, Scope, count, ledgers, overdue_units
+from workflow.report_parts import is_split, parts
 
 if TYPE_CHECKING:
     from workflow.engine import Engine
@@ -219,8 +220,10 @@ def _compute(
     on_time, due = conn.execute(
         sa.select(count(scope.on_time(d)), count(sa.or_(scope.replied(d), scope.late(d))))
         .select_from(_I.join(d, scope.response_on(d)))
-        .where(*scope.where, sa.not_(scope.ended))
+        .where(*scope.where, sa.not_(scope.ended), sa.not_(is_split()))
     ).one()
+    split = parts(scope)  # a split item counts once per part, in the mix and in 按期答复率
+    on_time, due = on_time + split["on_time"], due + split["due"]
     promise = _promise_counts(scope)
     problems = conn.execute(
         sa.select(sa.func.count(), count(_PR.c.status.in_(RECTIFIED)))
@@ -235,10 +238,11 @@ def _compute(
             "closed": rate(totals["closed"], totals["assigned"]),
             "contact": rate(totals["contacted"], totals["assigned_suggestions"]),
             "satisfaction": rate(totals["satisfied"], totals["rated"]),
+            "attitude": rate(totals["attitude_satisfied"], totals["attitude_rated"]),
             "promise_kept": rate(promise["kept"], promise["kept"] + promise["broken"] + promise["overdue"]),
             "rectified": rate(problems[1], problems[0]),
         },
-        "grades": {g: totals[g] for g in "ABCD"},
+        "grades": {g: totals[g] + split[g] for g in "ABCD"},
         "counts": {
             "assigned": totals["assigned"],
             "promises": promise,
@@ -299,22 +303,25 @@ def _totals(scope: Scope) -> dict[str, int]:
     assigned = sa.and_(sa.exists().where(_A.c.item_id == _I.c.id), sa.not_(scope.ended))
     contacted = sa.exists().where(_C.c.item_id == _I.c.id, _C.c.stage.in_(("before", "during")))
     category, result = _I.c.data["category"].as_string(), _I.c.data["result"].as_string()
+    attitude = _I.c.data["attitude"].as_string()
     query = (
         sa.select(
             _I.c.kind,
             category,
             result,
+            attitude,
             sa.func.count(),
             count(assigned),
             count(_I.c.state == "closed"),  # a closed item was assigned: closing needs a reply or a report
             count(sa.and_(assigned, contacted)),
         )
         .where(*scope.where)
-        .group_by(_I.c.kind, category, result)
+        .group_by(_I.c.kind, category, result, attitude)
     )
-    totals = dict.fromkeys(("assigned", "closed", "contacted", "assigned_suggestions", "rated", "satisfied"), 0)
+    names = ("assigned", "closed", "contacted", "assigned_suggestions", "rated", "satisfied")
+    totals = dict.fromkeys((*names, "attitude_rated", "attitude_satisfied"), 0)
     totals |= dict.fromkeys("ABCD", 0)
-    for kind, grade, rating, items, assigned_n, closed, contacted_n in scope.conn.execute(query):
+    for kind, grade, rating, manner, items, assigned_n, closed, contacted_n in scope.conn.execute(query):
         totals["assigned"] += int(assigned_n)
         totals["closed"] += int(closed)
         if kind == "suggestion":
@@ -323,6 +330,9 @@ def _totals(scope: Scope) -> dict[str, int]:
         if rating is not None:
             totals["rated"] += int(items)
             totals["satisfied"] += int(items) if rating in SATISFIED else 0
+        if manner is not None:  # 办理态度, rated beside the result on the same form
+            totals["attitude_rated"] += int(items)
+            totals["attitude_satisfied"] += int(items) if manner in SATISFIED else 0
         if grade in totals and len(grade) == 1:
             totals[grade] += int(items)
     return totals
@@ -348,7 +358,7 @@ def _promise_counts(scope: Scope) -> dict[str, int]:
 def _units(scope: Scope, filters: Filters, flag_bottom: int, flag_below: float | None) -> list[dict[str, Any]]:
     """Per unit (主办 or 分办): its items, replies, overdue clocks and ratings; ranked, the bottom flagged."""
     d = _D.alias("rd")
-    result = _I.c.data["result"].as_string()
+    result, attitude = _I.c.data["result"].as_string(), _I.c.data["attitude"].as_string()
     # Grouped by an expression rather than the column: otherwise SQLite walks the unit index and looks
     # each row's item up at random, twice as slow as reading the items in order. Grouped by rating too,
     # so that the JSON is read once per row (as in _totals).
@@ -357,6 +367,7 @@ def _units(scope: Scope, filters: Filters, flag_bottom: int, flag_below: float |
         sa.select(
             by_unit,
             result,
+            attitude,
             sa.func.count(),
             count(scope.replied(d)),
             count(scope.on_time(d)),
@@ -365,18 +376,21 @@ def _units(scope: Scope, filters: Filters, flag_bottom: int, flag_below: float |
         )
         .select_from(_A.join(_I, _I.c.id == _A.c.item_id).outerjoin(d, scope.response_on(d)))
         .where(*scope.where, sa.not_(scope.ended), _A.c.active, _A.c.role.in_(LEADS))
-        .group_by(by_unit, result)
+        .group_by(by_unit, result, attitude)
     )
     if filters.units:
         query = query.where(_A.c.unit.in_(filters.units))
     sums: dict[str, list[int]] = {}
-    for unit, rating, *counts in scope.conn.execute(query):
-        # items, replied, on time, late, rehandled, satisfied, rated
-        add = [*map(int, counts), int(counts[0]) if rating in SATISFIED else 0, 0 if rating is None else int(counts[0])]
-        sums[unit] = [a + b for a, b in zip(sums.get(unit, [0] * 7), add, strict=True)]
+    for unit, rating, manner, *counts in scope.conn.execute(query):
+        n = int(counts[0])
+        # items, replied, on time, late, rehandled, satisfied, rated, attitude satisfied, attitude rated
+        add = [*map(int, counts), n if rating in SATISFIED else 0, 0 if rating is None else n]
+        add += [n if manner in SATISFIED else 0, 0 if manner is None else n]
+        sums[unit] = [a + b for a, b in zip(sums.get(unit, [0] * 9), add, strict=True)]
     found: dict[str, dict[str, Any]] = {}
-    for unit, (items, replied, on_time, late, rehandled, satisfied, rated) in sums.items():
+    for unit, (items, replied, on_time, late, rehandled, satisfied, rated, *manner) in sums.items():
         found[unit] = _unit_row(unit, items, replied, on_time, late, satisfied, rated, rehandled)
+        found[unit]["attitude"] = rate(*manner)
     for unit, clocks, earliest in overdue_units(scope, filters.units):
         entry = found.setdefault(unit, _unit_row(unit, 0, 0, 0, 0, 0, 0, 0))
         entry["overdue_now"] = int(clocks)
@@ -396,6 +410,7 @@ def _unit_row(
         "overdue_now": 0,
         "longest_overdue_days": 0,
         "satisfaction": rate(satisfied, rated),
+        "attitude": rate(0, 0),
         "rehandled": int(rehandled),
     }
 

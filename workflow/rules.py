@@ -133,6 +133,20 @@ def _promises(ctx: Context) -> None:
             )
 
 
+@guard("part_not_replied")
+def _part_not_replied(ctx: Context) -> None:
+    # A split unit's part is replied once per round: a second reply would overwrite the first one's
+    # category while the first one's promises keep their clocks. A re-handling round reopens the parts.
+    own = ctx.own_assignment()
+    if own is not None and own["role"] == "split" and own["state"] == "replied":
+        when = _replies(ctx).get(own["unit"], {}).get("at", "?")
+        raise ValidationError(
+            "actor",
+            f"{ctx.actor.party!r} already replied its part (分办) of item {ctx.item['id']} in round "
+            f"{ctx.round} at {when}; a part is replied once per round (it may reply again after re-handling)",
+        )
+
+
 @guard("problem_on_list")
 def _problem_on_list(ctx: Context) -> None:
     _problem_row(ctx, ctx.data["problem"])
@@ -266,11 +280,23 @@ def _co_opinion(ctx: Context) -> None:
 
 @action("record_reply")
 def _reply(ctx: Context) -> None:
+    own = ctx.own_assignment()
+    replies = _replies(ctx)  # the fire's assignments leave the replies out: read only on a reply
+    before = replies.get(own["unit"], {}) if own is not None else {}
     reply = {k: ctx.data.get(k) for k in ("category", "text", "signer")} | {
         "round": ctx.round,
         "at": ctx.at.isoformat(),
+        # 按期答复率 counts the first reply (代表法第51条), which a re-handling round's reply replaces
+        "first_at": before.get("first_at") or before.get("at") or ctx.at.isoformat(),
     }
     _set_own(ctx, state="replied", reply=reply)
+    if own is not None and own["role"] == "split":
+        # A split item has no single category: each part keeps its own (data.part_categories, in the
+        # order the parts were assigned), and data.category is not the last part's overwrite.
+        replies[own["unit"]] = reply
+        parts = {a["unit"]: replies.get(a["unit"], {}).get("category") for a in ctx.assignments if a["role"] == "split"}
+        data = {k: v for k, v in ctx.item["data"].items() if k != "category"}
+        ctx.updates["data"] = data | {"part_categories": {u: c for u, c in parts.items() if c}}
     ctx.created["promises"] = [
         ctx.conn.execute(
             sa.insert(_promise).returning(_promise.c.id),
@@ -367,6 +393,16 @@ def _set_own(ctx: Context, **values: Any) -> None:
     update = _SET_ASSIGNMENT.get(columns) or _SET_ASSIGNMENT.setdefault(columns, Prepared(_UPDATE_ASSIGNMENT, columns))
     update.execute(ctx.conn, {"w_id": own["id"], "updated_at": ctx.at, **values})
     own.update(values, updated_at=ctx.at)  # keep the fire's view of the assignments in step
+
+
+def _replies(ctx: Context) -> dict[str, dict[str, Any]]:
+    """The replies of the item's active lead and split units, by unit."""
+    rows = ctx.conn.execute(
+        sa.select(_assignment.c.unit, _assignment.c.reply).where(
+            _assignment.c.item_id == ctx.item["id"], _assignment.c.active, _assignment.c.role.in_(LEADS)
+        )
+    )
+    return {unit: reply or {} for unit, reply in rows}
 
 
 def _set_active(ctx: Context, where: sa.ColumnElement[bool], **values: Any) -> None:
