@@ -236,7 +236,9 @@ class Calendar:
         elif date in self.rest:
             reason = f"{self.rest[date]}假期"
         elif holiday := self._statutory(date):
-            reason = f"{holiday} (法定节日)"
+            name, _, detail = holiday.partition("（")
+            day = detail.rstrip("）") or name
+            reason = f"{name}法定假日（{day}，放假安排尚未公布，暂定）"
         else:
             reason = "周末" if date.weekday() >= 5 else "工作日"
         return Day(date, self.is_working_day(date), reason, date.year not in self.sources)
@@ -248,7 +250,7 @@ class Calendar:
 
     def _statutory(self, date: dt.date) -> str | None:
         """In a year with no loaded notice, the holidays fixed by date in 全国年节及纪念日放假办法 第2条
-        (元旦, 劳动节, 国庆节) are still rest days; the lunar ones cannot be placed without the notice."""
+        and the lunar / solar-term ones (春节 除夕-初三, 清明, 端午, 中秋) are still rest days; only 调休 is unknown."""
         if date.year in self.sources:
             return None
         return FIXED_HOLIDAYS.get((date.month, date.day)) or _lunar_holidays(date.year).get(date)
