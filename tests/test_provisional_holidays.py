@@ -37,3 +37,23 @@ def test_statutory_days_are_rest(cal: Calendar, date: dt.date) -> None:
     """Each lunar/solar-term statutory day of a provisional year is a rest day."""
     assert not cal.is_working_day(date)
     assert cal.day(date).provisional
+
+
+def test_cross_check_against_official_years(cal: Calendar) -> None:
+    """Every day the law in force that year made statutory is a rest day in the official calendars:
+    2025 rules (除夕-初三, 5-01/02) from 2025; 初一-初三 always; 清明/端午/中秋 from 2008."""
+    from workflow.calendar import _lunar_holidays
+
+    for year in cal.years:
+        for date, name in _lunar_holidays(year).items():
+            if year < 2008 and not name.startswith("春节"):
+                continue
+            if year < 2025 and "除夕" in name:
+                continue
+            assert not cal.is_working_day(date), (date, name)
+
+
+def test_far_future_degrades_without_crash(cal: Calendar) -> None:
+    """A date far in the future still gets a day (weekends and fixed holidays at least)."""
+    assert cal.day(D(9999, 12, 31)).provisional
+    assert not cal.is_working_day(D(9999, 1, 1))
