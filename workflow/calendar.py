@@ -44,7 +44,6 @@ FIXED_HOLIDAYS = {
 }
 
 
-
 @functools.cache
 def _lunar_holidays(year: int) -> dict[dt.date, str]:
     """The 2024 law's lunar and solar-term holidays of *year*, computed once per year (hot path)."""
