@@ -57,3 +57,11 @@ def test_far_future_degrades_without_crash(cal: Calendar) -> None:
     """A date far in the future still gets a day (weekends and fixed holidays at least)."""
     assert cal.day(D(9999, 12, 31)).provisional
     assert not cal.is_working_day(D(9999, 1, 1))
+
+
+def test_provisional_note_mentions_lunar_holidays(cal: Calendar) -> None:
+    """The provisional note says statutory (incl. lunar) holidays count, not only weekends/fixed dates."""
+    text = cal.due(D(2026, 12, 5), "2 months").explanation
+    assert "仅按周末" not in text
+    assert "含农历节日" in text
+    assert "春节法定假日（农历除夕，放假安排尚未公布，暂定）" in text
