@@ -65,3 +65,10 @@ def test_provisional_note_mentions_lunar_holidays(cal: Calendar) -> None:
     assert "仅按周末" not in text
     assert "含农历节日" in text
     assert "春节法定假日（农历除夕，放假安排尚未公布，暂定）" in text
+
+
+def test_working_days_across_chunjie_2027(cal: Calendar) -> None:
+    """Working-day periods skip 除夕-初三 in a provisional year: 2027-02-03 + 3 working days = 02-10."""
+    due = cal.due(D(2027, 2, 3), "3 working days")
+    assert due.due == D(2027, 2, 10)
+    assert due.provisional
