@@ -15,6 +15,7 @@ a year with no file is *provisional*: only weekends count as rest there.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from calendar import monthrange
 from collections.abc import Callable, Hashable, Iterable
@@ -40,6 +41,30 @@ FIXED_HOLIDAYS = {
     (10, 2): "国庆节",
     (10, 3): "国庆节",
 }
+
+
+@functools.cache
+def _lunar_holidays(year: int) -> dict[dt.date, str]:
+    """The 2024 law's lunar and solar-term holidays of *year*, computed once per year (hot path)."""
+    from lunar_python import Lunar, Solar  # type: ignore[import-untyped]
+
+    def solar(y: int, m: int, d: int) -> dt.date:
+        s = Lunar.fromYmd(y, m, d).getSolar()
+        return dt.date(s.getYear(), s.getMonth(), s.getDay())
+
+    try:
+        new_year = solar(year, 1, 1)
+        out = {new_year - dt.timedelta(days=1): "春节（农历除夕）"}
+        for i, name in enumerate("初一初二初三"[j : j + 2] for j in (0, 2, 4)):
+            out[new_year + dt.timedelta(days=i)] = f"春节（农历正月{name}）"
+        out[solar(year, 5, 5)] = "端午节（农历五月初五）"
+        out[solar(year, 8, 15)] = "中秋节（农历八月十五）"
+        q = Solar.fromYmd(year, 4, 5).getLunar().getJieQiTable()["清明"]
+        out[dt.date(q.getYear(), q.getMonth(), q.getDay())] = "清明节（清明节气）"
+    except (ValueError, OverflowError, KeyError, IndexError):
+        return {}  # past the library's range: only weekends and fixed-date holidays remain
+    return {d: n for d, n in out.items() if d.year == year}
+
 
 Unit = Literal["days", "working_days", "months", "years"]
 
@@ -209,7 +234,9 @@ class Calendar:
         elif date in self.rest:
             reason = f"{self.rest[date]}假期"
         elif holiday := self._statutory(date):
-            reason = f"{holiday} (法定节日)"
+            name, _, detail = holiday.partition("（")
+            day = detail.rstrip("）") or name
+            reason = f"{name}法定假日（{day}，放假安排尚未公布，暂定）"
         else:
             reason = "周末" if date.weekday() >= 5 else "工作日"
         return Day(date, self.is_working_day(date), reason, date.year not in self.sources)
@@ -221,8 +248,10 @@ class Calendar:
 
     def _statutory(self, date: dt.date) -> str | None:
         """In a year with no loaded notice, the holidays fixed by date in 全国年节及纪念日放假办法 第2条
-        (元旦, 劳动节, 国庆节) are still rest days; the lunar ones cannot be placed without the notice."""
-        return None if date.year in self.sources else FIXED_HOLIDAYS.get((date.month, date.day))
+        and the lunar / solar-term ones (春节 除夕-初三, 清明, 端午, 中秋) are still rest days; only 调休 is unknown."""
+        if date.year in self.sources:
+            return None
+        return FIXED_HOLIDAYS.get((date.month, date.day)) or _lunar_holidays(date.year).get(date)
 
     def due(self, start: dt.date, period: Period | str, event: str = "") -> Due:
         """The last day of *period* counted from *start* (excluded), per 民法典 201-203."""
@@ -289,7 +318,7 @@ class Calendar:
         unknown = sorted({d.date.year for d in days if d.provisional})
         if unknown:
             years = "、".join(f"{y}年" for y in unknown)
-            text += f"; 暂定 (provisional): {years}放假安排尚未载入, 仅按周末及法定节日计休息日"
+            text += f"; 暂定 (provisional): {years}放假安排尚未载入, 按周末及法定假日（含农历节日，调休未知）计休息日"
         return Due(start, period, raw, due, bool(unknown), text + f"; 截止 {due} 24:00")
 
 
