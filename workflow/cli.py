@@ -69,6 +69,9 @@ AtOpt = Annotated[
         "--at", metavar="WHEN", help="When it happened: YYYY-MM-DD[THH:MM[:SS]][+08:00]; Asia/Shanghai if no offset."
     ),
 ]
+AllowFutureOpt = Annotated[
+    bool, typer.Option("--allow-future", help="Accept a --at/--now more than a day ahead of the clock.")
+]
 ActorOpt = Annotated[
     str, typer.Option("--actor", metavar="ROLE[:PARTY]", help="office, leader, committee, unit:NAME, deputy:NAME.")
 ]
@@ -113,7 +116,7 @@ def _global(
     }
 
 
-def _engine(ctx: typer.Context, calendar: Calendar | None = None) -> Engine:
+def _engine(ctx: typer.Context, calendar: Calendar | None = None, allow_future: bool = False) -> Engine:
     _check_url(ctx.obj["db"])
     try:
         return Engine(
@@ -122,6 +125,7 @@ def _engine(ctx: typer.Context, calendar: Calendar | None = None) -> Engine:
             parameters=ctx.obj["parameters"],
             calendar=calendar or ctx.obj["calendar"],
             settings=_settings(ctx.obj["settings"]),
+            allow_future=allow_future,
         )
     except sa.exc.DBAPIError as exc:  # opening touches the database first: it is not there, or refuses us
         from workflow.daemon import one_line
@@ -170,6 +174,11 @@ def parse_when(text: str | None, option: str = "--at") -> dt.datetime | None:
     if not DATES[0] <= when.date() <= DATES[1]:
         raise ValidationError(option, f"{text!r} is out of range: a date lies between {DATES[0]} and {DATES[1]}")
     return when
+
+
+def written_when(eng: Engine, text: str | None, option: str = "--at") -> dt.datetime | None:
+    """:func:`parse_when` for an instant something is written at: refused when it is far in the future."""
+    return eng._written(parse_when(text, option), option)
 
 
 def parse_sets(pairs: list[str] | None) -> dict[str, str]:
@@ -348,6 +357,7 @@ def submit(
     sets: SetOpt = None,
     at: AtOpt = None,
     actor: ActorOpt = "office",
+    allow_future: AllowFutureOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Submit a new item of KIND (suggestion, review_opinion)."""
@@ -356,8 +366,8 @@ def submit(
         data["body"] = body
     if proposer:
         data["proposers"] = proposer
-    with _engine(ctx) as eng:
-        item = eng.submit(kind, actor=Actor.parse(actor), at=parse_when(at), data=data)
+    with _engine(ctx, allow_future=allow_future) as eng:
+        item = eng.submit(kind, actor=Actor.parse(actor), at=written_when(eng, at), data=data)
     _emit(as_json, item, _item_line(item))
 
 
@@ -372,15 +382,16 @@ def fire(
     expect_version: Annotated[
         int | None, typer.Option(max=INT_MAX, help="Fail with a conflict if the item is not at this version.")
     ] = None,
+    allow_future: AllowFutureOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Fire TRIGGER on ITEM, e.g. duban fire 3 assign --set lead_unit=市民政局."""
-    with _engine(ctx) as eng:
+    with _engine(ctx, allow_future=allow_future) as eng:
         result = eng.fire(
             item,
             trigger,
             actor=Actor.parse(actor),
-            at=parse_when(at),
+            at=written_when(eng, at),
             expected_version=expect_version,
             data=parse_sets(sets),
         )

@@ -105,10 +105,17 @@ class Engine:
         calendar: Calendar | str | Path | Iterable[str | Path] | None = None,
         notifications: str | Path | Iterable[str | Path] | None = None,
         settings: Settings | str | Path | None = None,
+        future_margin: dt.timedelta = dt.timedelta(days=1),
+        allow_future: bool = False,
     ) -> None:
         self.url = url
         self.db = store.connect(url, durability=durability)
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        # An injected clock is the caller's own truth (tests, the demo's simulated year); only a
+        # real clock is a wall to compare explicit instants with.
+        self._real_clock = clock is None
+        self.future_margin = future_margin
+        self.allow_future = allow_future
         self.registry = registry or Registry.default()
         self.calendar = calendar if isinstance(calendar, Calendar) else Calendar.load(_folders(calendar))
         self.notices = Notices.load(_folders(notifications))
@@ -252,6 +259,23 @@ class Engine:
             raise ValidationError("at", f"must be a timezone-aware date and time, not {at!r}")
         return at.astimezone(dt.UTC)
 
+    def _written(self, at: dt.datetime | None, field: str = "at") -> dt.datetime | None:
+        """An explicit instant something is written at, checked against the wall clock."""
+        if at is None:
+            return None
+        at = self._instant(at)
+        if self._real_clock and not self.allow_future:
+            wall = self.clock()
+            if at > wall + self.future_margin:
+                fmt = "%Y-%m-%d %H:%M"
+                raise ValidationError(
+                    field,
+                    f"{at.astimezone(SHANGHAI).strftime(fmt)} (Beijing time) is more than {self.future_margin} "
+                    f"ahead of the clock ({wall.astimezone(SHANGHAI).strftime(fmt)}); history cannot be dated in "
+                    "the future: fix the date, or allow it explicitly (allow_future=True, --allow-future)",
+                )
+        return at
+
     def submit(
         self,
         kind: str,
@@ -262,7 +286,7 @@ class Engine:
         **fields: Any,
     ) -> Item:
         """Create an item of *kind* from its submission fields; returns it in its initial state."""
-        at = self._instant(at)
+        at = self._written(at) or self._instant(None)
         with self.db.begin() as conn:
             return self._submit_in(conn, kind, actor, at, {**(data or {}), **fields})
 
@@ -319,8 +343,7 @@ class Engine:
         On any error nothing is written. An explicit *at* may not precede the item's last change;
         without one, the clock is read once the item is locked and never goes back before it.
         """
-        explicit = at is not None
-        at = self._instant(at) if explicit else None
+        at = self._written(at)
         with self.db.begin() as conn:
             item = _LOCK_ITEM.first(conn, {"w_id": item_id})
             if item is None:
@@ -353,7 +376,7 @@ class Engine:
         result follows that order."""
         own = items if isinstance(items, Mapping) else {item_id: {} for item_id in items}
         shared = {**(data or {}), **fields}
-        explicit = self._instant(at) if at is not None else None
+        explicit = self._written(at)
         fired: list[Item] = []
         with self.db.begin() as conn:
             for item_id in sorted(own):
@@ -500,7 +523,7 @@ class Engine:
         the pass early after the batch in hand (a daemon shutting down). Returns and logs the counts."""
         return sweep(
             self,
-            self._instant(now),
+            self._written(now, "now") or self._instant(None),
             batch=batch,
             dispatch=dispatch,
             worker=worker or default_worker(),
