@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from conftest import snapshot, suggestion
 
-from tests.conftest import snapshot, suggestion
 from workflow import Engine
 from workflow.cli import main
 from workflow.errors import ValidationError
@@ -27,7 +27,7 @@ def test_sweep_ten_years_ahead_is_refused_on_the_cli(db_url: str, capsys: pytest
         before = snapshot(eng)
     when = (_wall() + dt.timedelta(days=3650)).astimezone(SH).strftime("%Y-%m-%dT%H:%M")
     code = main(["--db", db_url, "sweep", "--now", when])
-    out, err = capsys.readouterr()
+    _out, err = capsys.readouterr()
     assert code == 2
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and "--now" in lines[0] and "--allow-future" in lines[0] and "Beijing" in lines[0]

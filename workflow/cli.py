@@ -508,6 +508,7 @@ def calendar_check(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     cal = Calendar.load(ctx.obj["calendar"])
     with _engine(ctx, cal) as eng:
         provisional = eng.deadlines(provisional=True)
+        cal = eng.calendar  # with the years stored in the database
     years = cal.years
     info = {"years": years, "sources": {str(y): cal.sources[y] for y in years}, "provisional_deadlines": provisional}
     lines = [
@@ -522,6 +523,28 @@ def calendar_check(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     lines.append(f"{len(provisional)} open deadline(s) are provisional")
     lines += [f"  item {d['item_id']} {d['label']}: {d['due']} — {d['explanation']}" for d in provisional]
     _emit(as_json, info, "\n".join(lines))
+
+
+@calendar_app.command("load")
+def calendar_load(ctx: typer.Context, folder: Path, as_json: JsonOpt = False) -> None:
+    """Store FOLDER's year files in the database (every process then counts with them) and recompute
+    open deadlines, each change audited; a bad file is reported FILE:LINE:COL and nothing is stored."""
+    with _engine(ctx) as eng:
+        changes = eng.reload_calendar([folder])
+    lines = [f"calendar loaded from {folder}: {len(changes)} open deadline(s) moved"]
+    lines += [f"  item {c['item']} {c['clock']}: {c['old_due']} -> {c['new_due']}" for c in changes]
+    _emit(as_json, changes, "\n".join(lines))
+
+
+@calendar_app.command("list")
+def calendar_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Every calendar year counted with: stored (with its version) or bundled, and its notice."""
+    with _engine(ctx) as eng:
+        years = eng.calendar_years()
+    lines = [
+        f"{y['year']}  {'stored v' + str(y['version']) if y['version'] else 'bundled'}  {y['notice']}" for y in years
+    ]
+    _emit(as_json, years, "\n".join(lines))
 
 
 @app.command()

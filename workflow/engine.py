@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from transitions import Machine
 
-from workflow import scope, store
+from workflow import calendars, scope, store
 from workflow.audit import GENESIS, INSERT_AUDIT, AuditBreak, append_event, audit_values, verify_chain
 from workflow.calendar import Calendar
 from workflow.channels import Settings, dispatch, incidents, outbox, retry
@@ -117,11 +117,17 @@ class Engine:
         self.future_margin = future_margin
         self.allow_future = allow_future
         self.registry = registry or Registry.default()
-        self.calendar = calendar if isinstance(calendar, Calendar) else Calendar.load(_folders(calendar))
+        # The bundled years and *calendar*; the years stored in the database (duban calendar load)
+        # go on top of them, so a deployment's own calendar wins over a file of the same year.
+        self._calendar_base = calendar if isinstance(calendar, Calendar) else Calendar.load(_folders(calendar))
+        self.calendar = self._calendar_base
+        self._calendar_version = -1
         self.notices = Notices.load(_folders(notifications))
         self.settings = settings if isinstance(settings, Settings) else Settings.load(settings)
         if migrate and store.current_revision(self.db) != store.head_revision():
             store.migrate(self.db)
+        with store.reading(self.db) as conn:
+            self._sync_calendar(conn)
         self._versions: dict[int, tuple[Definition, Machine, dict[str, Any]]] = {}
         self._places: dict[tuple[str, str], tuple[str, int, int]] = {}
         if isinstance(parameters, (str, Path)):
@@ -259,6 +265,16 @@ class Engine:
             raise ValidationError("at", f"must be a timezone-aware date and time, not {at!r}")
         return at.astimezone(dt.UTC)
 
+    def _sync_calendar(self, conn: sa.Connection) -> None:
+        """Count with the stored calendar: another process may have loaded a year since we opened."""
+        if calendars.version(conn) != self._calendar_version:
+            self.calendar, self._calendar_version = calendars.build(self._calendar_base, conn)
+
+    def calendar_years(self) -> list[dict[str, Any]]:
+        """Every calendar year counted with: notice, ``bundled`` or ``stored``, version, file."""
+        with store.reading(self.db) as conn:
+            return calendars.listing(conn, self._calendar_base)
+
     def _written(self, at: dt.datetime | None, field: str = "at") -> dt.datetime | None:
         """An explicit instant something is written at, checked against the wall clock."""
         if at is None:
@@ -355,6 +371,7 @@ class Engine:
                 )
             if at is None:  # read now, after the lock: another process may have just written
                 at = max(self._instant(None), item["updated_at"])
+            self._sync_calendar(conn)
             new = self._fire_in(conn, item, trigger, actor, at, {**(data or {}), **fields})
         return _item({**item, **new}, self._version(item["definition_id"])[0])
 
@@ -379,6 +396,7 @@ class Engine:
         explicit = self._written(at)
         fired: list[Item] = []
         with self.db.begin() as conn:
+            self._sync_calendar(conn)
             for item_id in sorted(own):
                 try:
                     item = _LOCK_ITEM.first(conn, {"w_id": item_id})
@@ -521,9 +539,12 @@ class Engine:
         *lease* seconds held by *worker* (default host-pid), taken *batch* deadlines at a time. Then
         the outbox is dispatched (unless *dispatch* is false). *stop*, checked between batches, ends
         the pass early after the batch in hand (a daemon shutting down). Returns and logs the counts."""
+        when = self._written(now, "now") or self._instant(None)
+        with store.reading(self.db) as conn:
+            self._sync_calendar(conn)
         return sweep(
             self,
-            self._written(now, "now") or self._instant(None),
+            when,
             batch=batch,
             dispatch=dispatch,
             worker=worker or default_worker(),
@@ -566,12 +587,15 @@ class Engine:
         retry(self.db, notice_id, self._instant(now))
 
     def reload_calendar(self, folders: str | Path | Iterable[str | Path] | None = None) -> list[dict[str, Any]]:
-        """Load the official calendar again (bundled files, then *folders*) and recompute every open
-        deadline; each one that changes is updated and recorded in its item's audit log with the old
-        and new dates. Returns the changes."""
-        calendar = Calendar.load(_folders(folders))
+        """Store the year files of *folders* in the database (every file validated first; on an error
+        nothing is stored), so every process counts with them, and recompute every open deadline on the
+        result, in one transaction; each deadline that changes is updated and recorded in its item's
+        audit log with the old and new dates. Returns the changes."""
+        Calendar.load(_folders(folders))  # validates every file: DefinitionError FILE:LINE:COL
         changes: list[dict[str, Any]] = []
         with self.db.begin() as conn:
+            calendars.store_folders(conn, map(Path, _folders(folders)), self._instant(None))
+            calendar, version = calendars.build(self._calendar_base, conn)
             for row in conn.execute(deadline_query()).mappings().all():
                 item = _SELECT_ITEM.first(conn, {"w_id": row["item_id"]})
                 assert item is not None
@@ -602,7 +626,7 @@ class Engine:
                     {},
                 )
                 changes.append({"item": item["id"], **change})
-        self.calendar = calendar
+        self.calendar, self._calendar_version = calendar, version
         return changes
 
     def verify_audit(self, item_id: int | None = None) -> list[AuditBreak]:
