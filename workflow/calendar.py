@@ -199,15 +199,20 @@ class Calendar:
         return calendar
 
     def add_file(self, path: Path) -> None:
-        year, rest, work, source = _read_year(LocatedYAML(read_text(path), str(path)), str(path))
+        self.add_text(read_text(path), str(path))
+
+    def add_text(self, text: str, name: str) -> int:
+        """Add one year file's *text* (*name* places its errors); returns the year. Stored calendars use it."""
+        year, rest, work, source = _read_year(LocatedYAML(text, name), name)
         for table in (self.rest, self.work):
             for day in [d for d in table if d.year == year]:
                 del table[day]
         self.rest.update(rest)
         self.work.update(work)
         self.sources[year] = source
-        self.files[year] = str(path)
+        self.files[year] = name
         self._memo.clear()
+        return year
 
     def remember(self, key: Hashable, make: Callable[[], T]) -> T:
         """``make()``, computed once per *key* while the calendar's days stay as they are.

@@ -70,6 +70,9 @@ AtOpt = Annotated[
         "--at", metavar="WHEN", help="When it happened: YYYY-MM-DD[THH:MM[:SS]][+08:00]; Asia/Shanghai if no offset."
     ),
 ]
+AllowFutureOpt = Annotated[
+    bool, typer.Option("--allow-future", help="Accept a --at/--now more than a day ahead of the clock.")
+]
 ActorOpt = Annotated[
     str, typer.Option("--actor", metavar="ROLE[:PARTY]", help="office, leader, committee, unit:NAME, deputy:NAME.")
 ]
@@ -114,7 +117,7 @@ def _global(
     }
 
 
-def _engine(ctx: typer.Context, calendar: Calendar | None = None) -> Engine:
+def _engine(ctx: typer.Context, calendar: Calendar | None = None, allow_future: bool = False) -> Engine:
     _check_url(ctx.obj["db"])
     try:
         return Engine(
@@ -123,6 +126,7 @@ def _engine(ctx: typer.Context, calendar: Calendar | None = None) -> Engine:
             parameters=ctx.obj["parameters"],
             calendar=calendar or ctx.obj["calendar"],
             settings=_settings(ctx.obj["settings"]),
+            allow_future=allow_future,
         )
     except sa.exc.DBAPIError as exc:  # opening touches the database first: it is not there, or refuses us
         from workflow.daemon import one_line
@@ -187,6 +191,11 @@ def parse_actor(text: str, option: str = "--actor") -> Actor:
             "act as office, leader, committee, unit:NAME or deputy:NAME",
         )
     return actor
+
+
+def written_when(eng: Engine, text: str | None, option: str = "--at") -> dt.datetime | None:
+    """:func:`parse_when` for an instant something is written at: refused when it is far in the future."""
+    return eng._written(parse_when(text, option), option)
 
 
 def parse_sets(pairs: list[str] | None) -> dict[str, str]:
@@ -370,6 +379,7 @@ def submit(
     sets: SetOpt = None,
     at: AtOpt = None,
     actor: ActorOpt = "office",
+    allow_future: AllowFutureOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Submit a new item of KIND (suggestion, review_opinion)."""
@@ -378,8 +388,8 @@ def submit(
         data["body"] = body
     if proposer:
         data["proposers"] = proposer
-    with _engine(ctx) as eng:
-        item = eng.submit(kind, actor=parse_actor(actor), at=parse_when(at), data=data)
+    with _engine(ctx, allow_future=allow_future) as eng:
+        item = eng.submit(kind, actor=parse_actor(actor), at=written_when(eng, at), data=data)
     _emit(as_json, item, _item_line(item))
 
 
@@ -394,15 +404,16 @@ def fire(
     expect_version: Annotated[
         int | None, typer.Option(max=INT_MAX, help="Fail with a conflict if the item is not at this version.")
     ] = None,
+    allow_future: AllowFutureOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Fire TRIGGER on ITEM, e.g. duban fire 3 assign --set lead_unit=市民政局."""
-    with _engine(ctx) as eng:
+    with _engine(ctx, allow_future=allow_future) as eng:
         result = eng.fire(
             item,
             trigger,
             actor=parse_actor(actor),
-            at=parse_when(at),
+            at=written_when(eng, at),
             expected_version=expect_version,
             data=parse_sets(sets),
         )
@@ -519,6 +530,7 @@ def calendar_check(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     cal = Calendar.load(ctx.obj["calendar"])
     with _engine(ctx, cal) as eng:
         provisional = eng.deadlines(provisional=True)
+        cal = eng.calendar  # with the years stored in the database
     years = cal.years
     info = {"years": years, "sources": {str(y): cal.sources[y] for y in years}, "provisional_deadlines": provisional}
     lines = [
@@ -533,6 +545,28 @@ def calendar_check(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     lines.append(f"{len(provisional)} open deadline(s) are provisional")
     lines += [f"  item {d['item_id']} {d['label']}: {d['due']} — {d['explanation']}" for d in provisional]
     _emit(as_json, info, "\n".join(lines))
+
+
+@calendar_app.command("load")
+def calendar_load(ctx: typer.Context, folder: Path, as_json: JsonOpt = False) -> None:
+    """Store FOLDER's year files in the database (every process then counts with them) and recompute
+    open deadlines, each change audited; a bad file is reported FILE:LINE:COL and nothing is stored."""
+    with _engine(ctx) as eng:
+        changes = eng.reload_calendar([folder])
+    lines = [f"calendar loaded from {folder}: {len(changes)} open deadline(s) moved"]
+    lines += [f"  item {c['item']} {c['clock']}: {c['old_due']} -> {c['new_due']}" for c in changes]
+    _emit(as_json, changes, "\n".join(lines))
+
+
+@calendar_app.command("list")
+def calendar_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Every calendar year counted with: stored (with its version) or bundled, and its notice."""
+    with _engine(ctx) as eng:
+        years = eng.calendar_years()
+    lines = [
+        f"{y['year']}  {'stored v' + str(y['version']) if y['version'] else 'bundled'}  {y['notice']}" for y in years
+    ]
+    _emit(as_json, years, "\n".join(lines))
 
 
 @app.command()

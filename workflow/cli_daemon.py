@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from workflow.beijing import beijing_text
-from workflow.cli import INT_MAX, JsonOpt, _emit, _engine, app, out, parse_when
+from workflow.cli import INT_MAX, AllowFutureOpt, JsonOpt, _emit, _engine, app, out, written_when
 
 
 @app.command("sweep")
@@ -21,11 +21,12 @@ def sweep_command(
     now: Annotated[str | None, typer.Option("--now", metavar="WHEN", help="Act as if it were WHEN.")] = None,
     batch: Annotated[int, typer.Option("--batch", min=1, max=INT_MAX, help="Deadlines claimed at a time.")] = 500,
     no_dispatch: Annotated[bool, typer.Option("--no-dispatch", help="Queue notices but do not send them.")] = False,
+    allow_future: AllowFutureOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """One sweep: every due reminder, escalation and timeout, then the outbox sent (for cron and tests)."""
-    with _engine(ctx) as eng:
-        result = eng.sweep(parse_when(now, "--now"), batch=batch, dispatch=not no_dispatch)
+    with _engine(ctx, allow_future=allow_future) as eng:
+        result = eng.sweep(written_when(eng, now, "--now"), batch=batch, dispatch=not no_dispatch)
     counts = ", ".join(f"{k} {v}" for k, v in result.counts.items())
     when = beijing_text(result.now)
     _emit(as_json, result, f"swept at {when}: {counts} ({result.duration * 1000:.0f} ms, {result.batches} batches)")

@@ -97,7 +97,7 @@ def run_demo(
     settings = Settings(
         outbox_dir=str(folder), office_address="office@rd.example", office_name="市人大常委会代表工作委员会"
     )
-    with Engine(url, settings=settings) as eng:
+    with Engine(url, settings=settings, allow_future=True) as eng:  # a simulated year runs ahead of the clock
         for n, (name, (principal, head, handler)) in enumerate(UNITS.items()):
             roles = {"handler": handler, "department_head": head, "principal_leader": principal}
             contacts = {role: f"{role}{n}@unit{n}.example" for role in roles}

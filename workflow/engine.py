@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from transitions import Machine
 
-from workflow import scope, store
+from workflow import calendars, scope, store
 from workflow.audit import GENESIS, INSERT_AUDIT, AuditBreak, append_event, audit_values, verify_chain
 from workflow.beijing import SHANGHAI, beijing_date, beijing_text
 from workflow.calendar import Calendar
@@ -104,16 +104,29 @@ class Engine:
         calendar: Calendar | str | Path | Iterable[str | Path] | None = None,
         notifications: str | Path | Iterable[str | Path] | None = None,
         settings: Settings | str | Path | None = None,
+        future_margin: dt.timedelta = dt.timedelta(days=1),
+        allow_future: bool = False,
     ) -> None:
         self.url = url
         self.db = store.connect(url, durability=durability)
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        # An injected clock is the caller's own truth (tests, the demo's simulated year); only a
+        # real clock is a wall to compare explicit instants with.
+        self._real_clock = clock is None
+        self.future_margin = future_margin
+        self.allow_future = allow_future
         self.registry = registry or Registry.default()
-        self.calendar = calendar if isinstance(calendar, Calendar) else Calendar.load(_folders(calendar))
+        # The bundled years and *calendar*; the years stored in the database (duban calendar load)
+        # go on top of them, so a deployment's own calendar wins over a file of the same year.
+        self._calendar_base = calendar if isinstance(calendar, Calendar) else Calendar.load(_folders(calendar))
+        self.calendar = self._calendar_base
+        self._calendar_version = -1
         self.notices = Notices.load(_folders(notifications))
         self.settings = settings if isinstance(settings, Settings) else Settings.load(settings)
         if migrate and store.current_revision(self.db) != store.head_revision():
             store.migrate(self.db)
+        with store.reading(self.db) as conn:
+            self._sync_calendar(conn)
         self._versions: dict[int, tuple[Definition, Machine, dict[str, Any]]] = {}
         self._places: dict[tuple[str, str], tuple[str, int, int]] = {}
         if isinstance(parameters, (str, Path)):
@@ -251,6 +264,33 @@ class Engine:
             raise ValidationError("at", f"must be a timezone-aware date and time, not {at!r}")
         return at.astimezone(dt.UTC)
 
+    def _sync_calendar(self, conn: sa.Connection) -> None:
+        """Count with the stored calendar: another process may have loaded a year since we opened."""
+        if calendars.version(conn) != self._calendar_version:
+            self.calendar, self._calendar_version = calendars.build(self._calendar_base, conn)
+
+    def calendar_years(self) -> list[dict[str, Any]]:
+        """Every calendar year counted with: notice, ``bundled`` or ``stored``, version, file."""
+        with store.reading(self.db) as conn:
+            return calendars.listing(conn, self._calendar_base)
+
+    def _written(self, at: dt.datetime | None, field: str = "at") -> dt.datetime | None:
+        """An explicit instant something is written at, checked against the wall clock."""
+        if at is None:
+            return None
+        at = self._instant(at)
+        if self._real_clock and not self.allow_future:
+            wall = self.clock()
+            if at > wall + self.future_margin:
+                fmt = "%Y-%m-%d %H:%M"
+                raise ValidationError(
+                    field,
+                    f"{at.astimezone(SHANGHAI).strftime(fmt)} (Beijing time) is more than {self.future_margin} "
+                    f"ahead of the clock ({wall.astimezone(SHANGHAI).strftime(fmt)}); history cannot be dated in "
+                    "the future: fix the date, or allow it explicitly (allow_future=True, --allow-future)",
+                )
+        return at
+
     def submit(
         self,
         kind: str,
@@ -261,7 +301,7 @@ class Engine:
         **fields: Any,
     ) -> Item:
         """Create an item of *kind* from its submission fields; returns it in its initial state."""
-        at = self._instant(at)
+        at = self._written(at) or self._instant(None)
         with self.db.begin() as conn:
             return self._submit_in(conn, kind, actor, at, {**(data or {}), **fields})
 
@@ -319,8 +359,7 @@ class Engine:
         On any error nothing is written. An explicit *at* may not precede the item's last change;
         without one, the clock is read once the item is locked and never goes back before it.
         """
-        explicit = at is not None
-        at = self._instant(at) if explicit else None
+        at = self._written(at)
         with self.db.begin() as conn:
             item = _LOCK_ITEM.first(conn, {"w_id": item_id})
             if item is None:
@@ -332,6 +371,7 @@ class Engine:
                 )
             if at is None:  # read now, after the lock: another process may have just written
                 at = max(self._instant(None), item["updated_at"])
+            self._sync_calendar(conn)
             new = self._fire_in(conn, item, trigger, actor, at, {**(data or {}), **fields})
         return _item({**item, **new}, self._version(item["definition_id"])[0])
 
@@ -353,9 +393,10 @@ class Engine:
         result follows that order."""
         own = items if isinstance(items, Mapping) else {item_id: {} for item_id in items}
         shared = {**(data or {}), **fields}
-        explicit = self._instant(at) if at is not None else None
+        explicit = self._written(at)
         fired: list[Item] = []
         with self.db.begin() as conn:
+            self._sync_calendar(conn)
             for item_id in sorted(own):
                 try:
                     item = _LOCK_ITEM.first(conn, {"w_id": item_id})
@@ -502,9 +543,12 @@ class Engine:
         *lease* seconds held by *worker* (default host-pid), taken *batch* deadlines at a time. Then
         the outbox is dispatched (unless *dispatch* is false). *stop*, checked between batches, ends
         the pass early after the batch in hand (a daemon shutting down). Returns and logs the counts."""
+        when = self._written(now, "now") or self._instant(None)
+        with store.reading(self.db) as conn:
+            self._sync_calendar(conn)
         return sweep(
             self,
-            self._instant(now),
+            when,
             batch=batch,
             dispatch=dispatch,
             worker=worker or default_worker(),
@@ -547,12 +591,15 @@ class Engine:
         retry(self.db, notice_id, self._instant(now))
 
     def reload_calendar(self, folders: str | Path | Iterable[str | Path] | None = None) -> list[dict[str, Any]]:
-        """Load the official calendar again (bundled files, then *folders*) and recompute every open
-        deadline; each one that changes is updated and recorded in its item's audit log with the old
-        and new dates. Returns the changes."""
-        calendar = Calendar.load(_folders(folders))
+        """Store the year files of *folders* in the database (every file validated first; on an error
+        nothing is stored), so every process counts with them, and recompute every open deadline on the
+        result, in one transaction; each deadline that changes is updated and recorded in its item's
+        audit log with the old and new dates. Returns the changes."""
+        Calendar.load(_folders(folders))  # validates every file: DefinitionError FILE:LINE:COL
         changes: list[dict[str, Any]] = []
         with self.db.begin() as conn:
+            calendars.store_folders(conn, map(Path, _folders(folders)), self._instant(None))
+            calendar, version = calendars.build(self._calendar_base, conn)
             for row in conn.execute(deadline_query()).mappings().all():
                 item = _SELECT_ITEM.first(conn, {"w_id": row["item_id"]})
                 assert item is not None
@@ -583,7 +630,7 @@ class Engine:
                     {},
                 )
                 changes.append({"item": item["id"], **change})
-        self.calendar = calendar
+        self.calendar, self._calendar_version = calendar, version
         return changes
 
     def verify_audit(self, item_id: int | None = None) -> list[AuditBreak]:

@@ -91,6 +91,19 @@ class DefinitionRow(SQLModel, table=True):
     created_at: dt.datetime = _instant(nullable=False)
 
 
+class CalendarRow(SQLModel, table=True):
+    """One version of an official calendar year loaded into this deployment; the newest id of a year wins."""
+
+    __tablename__ = "duban_calendar"
+    id: int | None = Field(default=None, primary_key=True)
+    year: int = Field(index=True)
+    digest: str = Field(max_length=64)
+    path: str
+    notice: str
+    source: str = Field(sa_column=Column(sa.Text, nullable=False))
+    loaded_at: dt.datetime = _instant(nullable=False)
+
+
 class ItemRow(SQLModel, table=True):
     """A suggestion or review opinion. ``version`` is the optimistic lock; ``audit_*`` the chain head."""
 
