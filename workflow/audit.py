@@ -27,6 +27,7 @@ __all__ = [
     "append_event",
     "audit_values",
     "chain_hash",
+    "foreign_triggers",
     "next_event",
     "verify_chain",
     "write_events",
@@ -236,3 +237,30 @@ def append_event(
     new, audit = next_event(item, actor, at, trigger, dest, data, changes)
     write_events(conn, [(item["id"], item["version"], new, [audit])])
     return new
+
+
+#: duban creates no triggers or rules: any on its tables came from elsewhere (a restored backup, a hand edit)
+#: and can rewrite later writes behind the audit's back. A host application's own tables are its business.
+_TRIGGERS = {
+    "sqlite": (
+        "SELECT 'trigger', name, tbl_name FROM sqlite_master WHERE type = 'trigger' AND tbl_name LIKE :p ESCAPE '!'"
+    ),
+    "postgresql": (
+        "SELECT 'trigger', t.tgname, c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT t.tgisinternal "
+        "AND n.nspname = current_schema() AND c.relname LIKE :p ESCAPE '!' "
+        "UNION ALL SELECT 'rule', rulename, tablename FROM pg_rules "
+        "WHERE schemaname = current_schema() AND tablename LIKE :p ESCAPE '!'"
+    ),
+}
+
+
+def foreign_triggers(conn: sa.Connection) -> list[str]:
+    """Every SQL trigger or rule on one of duban's tables (duban makes none), as ``trigger NAME on TABLE``."""
+    query = _TRIGGERS.get(conn.dialect.name)
+    if query is None:
+        return []
+    return [
+        f"{kind} {name!r} on {table}"
+        for kind, name, table in sorted(conn.execute(sa.text(query), {"p": "duban!_%"}).all())
+    ]

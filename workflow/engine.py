@@ -16,7 +16,15 @@ from sqlalchemy.exc import IntegrityError
 from transitions import Machine
 
 from workflow import calendars, scope, store
-from workflow.audit import GENESIS, INSERT_AUDIT, AuditBreak, append_event, audit_values, verify_chain
+from workflow.audit import (
+    GENESIS,
+    INSERT_AUDIT,
+    AuditBreak,
+    append_event,
+    audit_values,
+    foreign_triggers,
+    verify_chain,
+)
 from workflow.beijing import SHANGHAI, beijing_date, beijing_text
 from workflow.calendar import Calendar
 from workflow.channels import Settings, dispatch, incidents, outbox, retry
@@ -632,6 +640,12 @@ class Engine:
                 changes.append({"item": item["id"], **change})
         self.calendar, self._calendar_version = calendar, version
         return changes
+
+    def foreign_triggers(self) -> list[str]:
+        """SQL triggers and rules on duban's tables, which duban never creates: each could rewrite later
+        writes unseen by the audit (``duban audit verify`` reports them and fails)."""
+        with store.reading(self.db) as conn:
+            return foreign_triggers(conn)
 
     def verify_audit(self, item_id: int | None = None) -> list[AuditBreak]:
         """Check the audit hash chain of one item (or all); returns the first break of each broken item."""
