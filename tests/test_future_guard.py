@@ -30,7 +30,7 @@ def test_sweep_ten_years_ahead_is_refused_on_the_cli(db_url: str, capsys: pytest
     _out, err = capsys.readouterr()
     assert code == 2
     lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1 and "--now" in lines[0] and "--allow-future" in lines[0] and "Beijing" in lines[0]
+    assert len(lines) == 1 and "--now" in lines[0] and "--allow-future" in lines[0] and "北京时间" in lines[0]
     with Engine(db_url) as eng:
         assert snapshot(eng) == before
 
@@ -91,3 +91,25 @@ def test_injected_clock_is_its_own_truth(db_url: str) -> None:
     with Engine(db_url, clock=clock) as eng:
         item = suggestion(eng)
         eng.fire(item.id, "register", at=dt.datetime(2062, 9, 1, 3, 0, tzinfo=SH))
+
+
+@pytest.mark.parametrize("command", ["import", "migrate"])
+def test_import_and_migrate_refuse_a_future_at(
+    db_url: str, capsys: pytest.CaptureFixture[str], tmp_path: object, command: str
+) -> None:
+    """`duban import --at` and `duban migrate --at` ten years ahead exit 2 naming --at, writing nothing."""
+    from pathlib import Path
+
+    folder = Path(str(tmp_path))
+    sheet, mapping = folder / "sheet.csv", folder / "map.yaml"
+    sheet.write_text("标题,提出代表,大会期间/闭会期间\n关于增加班车的建议,王芳,大会期间\n", encoding="utf-8")
+    mapping.write_text("kind: suggestion\nfrom: 1\nto: 1\nstates: {submitted: submitted}\n", encoding="utf-8")
+    with Engine(db_url) as eng:
+        before = snapshot(eng)
+    when = (_wall() + dt.timedelta(days=3650)).astimezone(SH).strftime("%Y-%m-%d")
+    args = ["import", str(sheet)] if command == "import" else ["migrate", "suggestion", "--map", str(mapping)]
+    code = main(["--db", db_url, *args, "--at", when])
+    err = capsys.readouterr().err
+    assert code == 2 and "--at" in err and "--allow-future" in err and "Traceback" not in err
+    with Engine(db_url) as eng:
+        assert snapshot(eng) == before

@@ -16,7 +16,18 @@ import typer
 from rich.table import Table
 
 from workflow.backup import backup, restore
-from workflow.cli import ActorOpt, AtOpt, JsonOpt, _check_url, _engine, app, out, parse_actor, parse_when
+from workflow.cli import (
+    ActorOpt,
+    AllowFutureOpt,
+    AtOpt,
+    JsonOpt,
+    _check_url,
+    _engine,
+    app,
+    out,
+    parse_actor,
+    written_when,
+)
 from workflow.errors import ValidationError
 from workflow.migrate import MigrationPlan, StateMap, apply, plan, read_map
 
@@ -84,13 +95,15 @@ def migrate_command(
     ] = False,
     actor: ActorOpt = "office",
     at: AtOpt = None,
+    allow_future: AllowFutureOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Move items in flight from one definition version to another with an explicit state map: each move is an
     audit row (trigger migrate); all or nothing. Load the new definition with --definitions before the command."""
     mapping = state_map(maps, from_version, to_version, kind)
     who = parse_actor(actor)
-    with _engine(ctx) as eng:
+    with _engine(ctx, allow_future=allow_future) as eng:
+        when = written_when(eng, at)
         planned = plan(eng, kind, mapping, same_names=same_names)
         if dry_run:
             _show(planned, as_json, "dry run")
@@ -116,7 +129,7 @@ def migrate_command(
                 file=sys.stderr,
             )
             raise typer.Exit(1)
-        done = apply(eng, planned, actor=who, at=parse_when(at), only_movable=only_movable)
+        done = apply(eng, planned, actor=who, at=when, only_movable=only_movable)
     _show(done, as_json, "migrated")
     if not as_json:
         left = f"; {len(done.blocked)} left on v{done.from_version}" if done.blocked else ""

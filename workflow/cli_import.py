@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
-from workflow.cli import AtOpt, JsonOpt, _engine, app, out, parse_when
+from workflow.cli import AllowFutureOpt, AtOpt, JsonOpt, _engine, app, out, written_when
 from workflow.errors import ImportRejected, ValidationError
 from workflow.importer import Progress as OnProgress
 from workflow.importer import import_file
@@ -69,13 +69,14 @@ def import_command(
     progress: Annotated[
         bool, typer.Option("--progress", help="Show a progress bar even when stderr is not a terminal.")
     ] = False,
+    allow_future: AllowFutureOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Import a suggestion summary sheet: every row checked first; nothing imported if any is bad (unless
     --skip-bad); rows already present (same 会次 and 编号, or 会次, 标题 and 领衔代表) are skipped."""
     if unknown_deputy not in ("warn", "error"):
         raise ValidationError("--unknown-deputy", f"must be warn or error, not {unknown_deputy!r}")
-    with _engine(ctx) as eng, _bar(progress or sys.stderr.isatty()) as on_progress:
+    with _engine(ctx, allow_future=allow_future) as eng, _bar(progress or sys.stderr.isatty()) as on_progress:
         try:
             result = import_file(
                 eng,
@@ -83,7 +84,7 @@ def import_command(
                 skip_bad=skip_bad,
                 errors_to=errors_to,
                 unknown_deputy=unknown_deputy,
-                at=parse_when(at),
+                at=written_when(eng, at),
                 progress=on_progress,
             )
         except ImportRejected as exc:

@@ -290,12 +290,13 @@ class Engine:
         if self._real_clock and not self.allow_future:
             wall = self.clock()
             if at > wall + self.future_margin:
-                fmt = "%Y-%m-%d %H:%M"
+                hours = self.future_margin.total_seconds() / 3600
+                margin = f"{hours / 24:g} day(s)" if hours % 24 == 0 else f"{hours:g} hour(s)"
                 raise ValidationError(
                     field,
-                    f"{at.astimezone(SHANGHAI).strftime(fmt)} (Beijing time) is more than {self.future_margin} "
-                    f"ahead of the clock ({wall.astimezone(SHANGHAI).strftime(fmt)}); history cannot be dated in "
-                    "the future: fix the date, or allow it explicitly (allow_future=True, --allow-future)",
+                    f"{beijing_text(at, 'minutes')} is more than {margin} ahead of the clock "
+                    f"({beijing_text(wall, 'minutes')}); history cannot be dated in the future: fix the date, "
+                    "or allow it explicitly (allow_future=True, --allow-future)",
                 )
         return at
 
