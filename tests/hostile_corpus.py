@@ -224,6 +224,13 @@ def walk(
         meeting=t(f"{r}.submit.meeting"),
     )
     go(e, "approve", LEADER)
+    go(
+        e,
+        "designate_key",
+        LEADER,
+        supervising_leader=t(f"{r}.designate_key.supervising_leader"),
+        case_leader=t(f"{r}.designate_key.case_leader"),
+    )
     go(e, "assign", lead_unit=lead, co_units=[co], problems=[{"title": t(f"{r}.assign.problems.title")}])
     measure = {
         "problem": 1,

@@ -285,7 +285,11 @@ def try_row(
 
     def attempt(item: Item | None, column: str) -> Item:
         if t is None or item is None:
-            return engine.submit(kind, actor=ACTORS[column], **lab.data(kind, "submit", lab.submit_fields(kind), None))
+            data = lab.data(kind, "submit", lab.submit_fields(kind), None)
+            actor = ACTORS[column]
+            if actor.role == "deputy" and actor.party in data.get("proposers", ()):
+                data["lead_deputy"] = actor.party  # a deputy submits as the lead of their own item
+            return engine.submit(kind, actor=actor, **data)
         data = lab.data(kind, t.trigger, t.fields, item.id)
         return engine.fire(item.id, t.trigger, actor=ACTORS[column], data=data)
 
