@@ -324,7 +324,17 @@ def _state_of(conn: sa.Connection, item: int, promises: dict[int, tuple[int, int
                 values["subject"] = subject(values["subject"])
             found.append(values)
         out[name] = sorted(found, key=repr)
-    audit = conn.execute(sa.select(_AUDIT).where(_AUDIT.c.item_id == item).order_by(_AUDIT.c.seq)).mappings()
+    audit = conn.execute(sa.select(_AUDIT).where(_AUDIT.c.item_id == item).order_by(_AUDIT.c.seq)).mappings().all()
+    positions: dict[str, dict[str, int]] = {}  # the rows an audit row's effects name, by position in the item
+    for r in audit:
+        for table, written in r["effects"].items():
+            for row_id in written:
+                positions.setdefault(table, {}).setdefault(row_id, len(positions.get(table, {})))
+    out["effects"] = [
+        {t: {positions[t][k]: v for k, v in w.items()} for t, w in r["effects"].items() if t != "duban_item"}
+        for r in audit
+    ]
+    out["effect_ids"] = [{t: sorted(w) for t, w in r["effects"].items()} for r in audit]  # not compared
     out["audit"] = [
         (
             r["seq"],
@@ -399,11 +409,12 @@ def replay(eng: Engine, fresh_url: str, *, settings: Settings | None = None) -> 
         theirs = _promise_order(b)
         for item, new in sorted(ids.items()):
             want, got = _state_of(a, item, promises), _state_of(b, new, theirs)
-            if new == item and item not in renamed:  # the same ids: the chains are identical to the hash
+            same_ids = new == item and item not in renamed and want["effect_ids"] == got["effect_ids"]
+            if same_ids:  # the same ids: the chains are identical to the hash
                 heads = [c.execute(sa.select(_ITEM.c.audit_head).where(_ITEM.c.id == item)).scalar() for c in (a, b)]
                 if heads[0] != heads[1]:
                     problems.append(f"item {item}: audit head differs")
-            for key in want:
+            for key in want.keys() - {"effect_ids"}:
                 if want[key] != got[key]:
                     problems.append(f"item {item}: {key} differs:\n  log:    {got[key]}\n  stored: {want[key]}")
     fresh.close()

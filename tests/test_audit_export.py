@@ -159,7 +159,9 @@ def test_json_parses_and_its_rows_recompute_the_chain(engine: Engine) -> None:
         at = dt.datetime.fromisoformat(r["at"])
         assert r["prev_hash"] == prev
         assert (
-            chain_hash(prev, item_id, r["seq"], at, r["actor"], r["trigger"], r["source"], r["dest"], r["data"])
+            chain_hash(
+                prev, item_id, r["seq"], at, r["actor"], r["trigger"], r["source"], r["dest"], r["data"], r["effects"]
+            )
             == r["hash"]
         )
         prev = r["hash"]
@@ -237,7 +239,16 @@ def test_a_signed_export_catches_a_history_rewritten_with_recomputed_hashes(engi
             data = {"opinion": "不同意"} if row["seq"] == 6 else row["data"]
             actor = f"{row['actor_role']}:{row['actor_party']}" if row["actor_party"] else row["actor_role"]
             digest = chain_hash(
-                prev, item_id, row["seq"], row["at"], actor, row["trigger"], row["source"], row["dest"], data
+                prev,
+                item_id,
+                row["seq"],
+                row["at"],
+                actor,
+                row["trigger"],
+                row["source"],
+                row["dest"],
+                data,
+                row["effects"],
             )
             conn.execute(sa.update(AUDIT).where(AUDIT.c.id == row["id"]).values(data=data, prev_hash=prev, hash=digest))
             prev = digest

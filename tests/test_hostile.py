@@ -301,7 +301,7 @@ def test_hostile_text_in_every_field_is_carried_literally_and_executes_nowhere(
             for r in rows_back:  # the JSON alone recomputes the chain
                 at = dt.datetime.fromisoformat(r["at"])
                 digest = chain_hash(
-                    prev, item, r["seq"], at, r["actor"], r["trigger"], r["source"], r["dest"], r["data"]
+                    prev, item, r["seq"], at, r["actor"], r["trigger"], r["source"], r["dest"], r["data"], r["effects"]
                 )
                 if digest != r["hash"]:
                     found.broken.append(f"{inp.name} export.json {item}: row {r['seq']} does not recompute")

@@ -10,13 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
-from workflow.errors import ConflictError
+from workflow.audit_rows import ITEM_TABLE, Effects, check_rows, item_changes
+from workflow.errors import ConflictError, NotFound
 from workflow.model import Actor
 from workflow.store import TABLES, Prepared
 
@@ -29,7 +30,9 @@ __all__ = [
     "chain_hash",
     "foreign_triggers",
     "next_event",
+    "rows_break",
     "verify_chain",
+    "verify_items",
     "write_events",
 ]
 
@@ -53,9 +56,13 @@ def chain_hash(
     source: str | None,
     dest: str,
     data: Mapping[str, Any],
+    effects: Mapping[str, Any] | None = None,
 ) -> str:
+    fields: list[Any] = [item_id, seq, at.astimezone(dt.UTC).isoformat(), actor, trigger, source, dest, data]
+    if effects:  # rows written before migration 0006 record none and keep their hashes
+        fields.append(effects)
     body = json.dumps(
-        [item_id, seq, at.astimezone(dt.UTC).isoformat(), actor, trigger, source, dest, data],
+        fields,
         sort_keys=True,
         ensure_ascii=False,
         separators=(",", ":"),
@@ -65,14 +72,21 @@ def chain_hash(
 
 @dataclass(frozen=True, slots=True)
 class AuditBreak:
-    """The first broken link of one item's chain."""
+    """The first broken link of one item's chain, or the first of its rows that is not what the chain
+    wrote (then *table*, *row* and, for an edited value, *column* name it)."""
 
     item_id: int
     seq: int
     problem: str
+    table: str | None = None
+    row: int | None = None
+    column: str | None = None
 
     def __str__(self) -> str:
-        return f"item {self.item_id}: audit row {self.seq}: {self.problem}"
+        if self.table is None:
+            return f"item {self.item_id}: audit row {self.seq}: {self.problem}"
+        cell = f"{self.table} row {self.row}" + (f" column {self.column}" if self.column else "")
+        return f"item {self.item_id}: {cell}: {self.problem} (audit row {self.seq})"
 
 
 def verify_chain(
@@ -114,7 +128,16 @@ def verify_chain(
         actor = f"{row['actor_role']}:{row['actor_party']}" if row["actor_party"] else row["actor_role"]
         try:
             digest = chain_hash(
-                prev, item_id, seq, row["at"], actor, row["trigger"], row["source"], row["dest"], row["data"]
+                prev,
+                item_id,
+                seq,
+                row["at"],
+                actor,
+                row["trigger"],
+                row["source"],
+                row["dest"],
+                row["data"],
+                row.get("effects"),
             )
         except (ValueError, TypeError, AttributeError) as exc:
             return AuditBreak(item_id, seq, f"cannot be read ({type(exc).__name__}): its stored values were altered")
@@ -164,6 +187,7 @@ def audit_values(
     source: str | None,
     dest: str,
     data: dict[str, Any],
+    effects: Effects | None = None,
 ) -> dict[str, Any]:
     return {
         "item_id": item_id,
@@ -175,8 +199,9 @@ def audit_values(
         "source": source,
         "dest": dest,
         "data": data,
+        "effects": effects or {},
         "prev_hash": prev,
-        "hash": chain_hash(prev, item_id, seq, at, str(actor), trigger, source, dest, data),
+        "hash": chain_hash(prev, item_id, seq, at, str(actor), trigger, source, dest, data, effects),
     }
 
 
@@ -188,11 +213,15 @@ def next_event(
     dest: str,
     data: dict[str, Any],
     changes: dict[str, Any],
+    effects: Effects | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """An event on *item*, not yet written: the item's new column values and the audit row chained
-    to its previous one."""
+    to its previous one, with the rows the event wrote (*effects*, and the item columns *changes* moves)."""
     seq = item["audit_seq"] + 1
-    audit = audit_values(item["id"], seq, item["audit_head"], at, actor, trigger, item["state"], dest, data)
+    moved = item_changes(item, changes)
+    if moved:
+        effects = {**(effects or {}), ITEM_TABLE: {str(item["id"]): moved}}
+    audit = audit_values(item["id"], seq, item["audit_head"], at, actor, trigger, item["state"], dest, data, effects)
     new = {
         "state": dest,
         "version": item["version"] + 1,
@@ -231,10 +260,11 @@ def append_event(
     dest: str,
     data: dict[str, Any],
     changes: dict[str, Any],
+    effects: Effects | None = None,
 ) -> dict[str, Any]:
-    """Record an event on *item* (its new state and *changes*, and its audit row) in this
-    transaction. Returns the item's new column values."""
-    new, audit = next_event(item, actor, at, trigger, dest, data, changes)
+    """Record an event on *item* (its new state and *changes*, and its audit row with the rows it
+    wrote) in this transaction. Returns the item's new column values."""
+    new, audit = next_event(item, actor, at, trigger, dest, data, changes, effects)
     write_events(conn, [(item["id"], item["version"], new, [audit])])
     return new
 
@@ -264,3 +294,38 @@ def foreign_triggers(conn: sa.Connection) -> list[str]:
         f"{kind} {name!r} on {table}"
         for kind, name, table in sorted(conn.execute(sa.text(query), {"p": "duban!_%"}).all())
     ]
+
+
+def rows_break(conn: sa.Connection, item_id: int, chain: Iterable[Mapping[Any, Any]]) -> AuditBreak | None:
+    """The first of the item's rows that is not what its verified *chain* wrote, as a break naming it."""
+    row = check_rows(conn, item_id, chain)
+    return None if row is None else AuditBreak(item_id, row.seq, row.problem, row.table, row.row, row.column)
+
+
+def _kept(conn: sa.Connection, query: sa.Select[Any], into: list[Mapping[Any, Any]]) -> Iterator[Mapping[Any, Any]]:
+    """The rows of *query* one by one (a value that fails to load is a break at its row, see
+    :func:`verify_chain`), each also kept in *into*."""
+    for row in conn.execute(query).mappings():
+        into.append(row)
+        yield row
+
+
+def verify_items(conn: sa.Connection, item_id: int | None = None) -> list[AuditBreak]:
+    """The first break of each item (or of *item_id*): in its hash chain, else in the rows its figures
+    are read from, which must be what the chain's events wrote (:func:`workflow.audit_rows.check_rows`)."""
+    heads = sa.select(_ITEM.c.id, _ITEM.c.audit_seq, _ITEM.c.audit_head, _ITEM.c.state).order_by(_ITEM.c.id)
+    if item_id is not None:
+        heads = heads.where(_ITEM.c.id == item_id)
+    found = conn.execute(heads).all()
+    if item_id is not None and not found:
+        raise NotFound(f"no item {item_id}")
+    breaks = []
+    for head in found:
+        query = sa.select(_AUDIT).where(_AUDIT.c.item_id == head.id).order_by(_AUDIT.c.seq)
+        chain: list[Mapping[Any, Any]] = []
+        problem = verify_chain(head.id, head.audit_seq, head.audit_head, _kept(conn, query, chain), state=head.state)
+        if problem is None:
+            problem = rows_break(conn, head.id, chain)
+        if problem:
+            breaks.append(problem)
+    return breaks

@@ -93,6 +93,8 @@ def verify_chains(conn: sa.Connection) -> tuple[int, int, list[AuditBreak]]:
     heads = conn.execute(sa.select(_ITEM.c.id, _ITEM.c.audit_seq, _ITEM.c.audit_head).order_by(_ITEM.c.id)).all()
     columns = [_AUDIT.c[c] for c in ("item_id", "seq", "at", "actor_role", "actor_party", "trigger", "source")]
     columns += [_AUDIT.c[c] for c in ("dest", "data", "prev_hash", "hash")]
+    if any(c["name"] == "effects" for c in sa.inspect(conn).get_columns("duban_audit")):  # since 0006
+        columns.append(_AUDIT.c.effects)
     rows = conn.execute(sa.select(*columns).order_by(_AUDIT.c.item_id, _AUDIT.c.seq)).mappings()
     by_item: dict[int, list[sa.RowMapping]] = {}
     count = 0

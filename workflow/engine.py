@@ -23,8 +23,9 @@ from workflow.audit import (
     append_event,
     audit_values,
     foreign_triggers,
-    verify_chain,
+    verify_items,
 )
+from workflow.audit_rows import ITEM_COLUMNS, ITEM_TABLE, record
 from workflow.beijing import SHANGHAI, beijing_date, beijing_text
 from workflow.calendar import Calendar
 from workflow.channels import Settings, dispatch, incidents, outbox, retry
@@ -344,7 +345,8 @@ class Engine:
             "updated_at": at,
         }
         row["id"] = _INSERT_ITEM.execute(conn, row).fetchone()[0]
-        audit = audit_values(row["id"], 1, GENESIS, at, actor, "submit", None, defn.initial, stored)
+        record(ctx.effects, ITEM_TABLE, row["id"], {c: row[c] for c in ITEM_COLUMNS})
+        audit = audit_values(row["id"], 1, GENESIS, at, actor, "submit", None, defn.initial, stored, ctx.effects)
         INSERT_AUDIT.execute(conn, audit)
         _SET_HEAD.execute(conn, {"w_id": row["id"], "audit_head": audit["hash"]})
         row["audit_head"] = audit["hash"]
@@ -453,7 +455,8 @@ class Engine:
                 queue_fire(ctx, self.notices, self.settings, notice, f"audit:{item['id']}:{item['audit_seq'] + 1}")
         kept = {f.name: ctx.data[f.name] for f in spec.fields if f.keep and f.name in ctx.data}
         changes = {"data": {**item["data"], **plain(kept)}} if kept else {}
-        return append_event(conn, item, actor, at, trigger, ctx.state, plain(ctx.data), {**changes, **ctx.updates})
+        changes |= ctx.updates
+        return append_event(conn, item, actor, at, trigger, ctx.state, plain(ctx.data), changes, ctx.effects)
 
     # ---- reading ----------------------------------------------------------------------------
 
@@ -649,22 +652,10 @@ class Engine:
             return foreign_triggers(conn)
 
     def verify_audit(self, item_id: int | None = None) -> list[AuditBreak]:
-        """Check the audit hash chain of one item (or all); returns the first break of each broken item."""
-        heads = sa.select(_ITEM.c.id, _ITEM.c.audit_seq, _ITEM.c.audit_head, _ITEM.c.state).order_by(_ITEM.c.id)
-        if item_id is not None:
-            heads = heads.where(_ITEM.c.id == item_id)
-        breaks = []
+        """Check the audit of one item (or all): its hash chain, then every row its figures are read
+        from against what the chain wrote. Returns the first break of each broken item."""
         with store.reading(self.db) as conn:
-            found = conn.execute(heads).all()
-            if item_id is not None and not found:
-                raise NotFound(f"no item {item_id}")
-            for head in found:
-                rows = conn.execute(sa.select(_AUDIT).where(_AUDIT.c.item_id == head.id).order_by(_AUDIT.c.seq))
-                chain = (r._mapping for r in rows)
-                problem = verify_chain(head.id, head.audit_seq, head.audit_head, chain, state=head.state)
-                if problem:
-                    breaks.append(problem)
-        return breaks
+            return verify_items(conn, item_id)
 
     def close(self) -> None:
         self.db.dispose()

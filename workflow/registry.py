@@ -6,7 +6,10 @@ definition file cannot make duban run arbitrary code (``guards: [os.system]`` is
 * a **guard** ``(ctx) -> None`` raises :class:`~workflow.errors.ValidationError` (or another
   :class:`~workflow.errors.WorkflowError`) when the fire must not happen;
 * a **condition** ``(ctx) -> bool`` picks a transition's branch;
-* an **action** ``(ctx) -> None`` writes the fire's side effects (sub-rows) in its transaction.
+* an **action** ``(ctx) -> None`` writes the fire's side effects (sub-rows) in its transaction,
+  through :meth:`Context.insert` and :meth:`Context.update`, which record each row written in the
+  event's audit row (``duban audit verify`` re-derives the rows from those records and reports any
+  row written behind them).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 
+from workflow.audit_rows import Effects, record
 from workflow.beijing import beijing_date
 from workflow.errors import PermissionDenied, ValidationError
 from workflow.model import Actor
@@ -54,6 +58,7 @@ class Context:
     updates: dict[str, Any] = field(default_factory=dict)  # item columns the actions change
     created: dict[str, list[int]] = field(default_factory=dict)  # ids of rows actions created, by field
     timeout: bool = False  # fired by a clock's on_due (the sweep), not by a caller
+    effects: Effects = field(default_factory=dict)  # the rows the actions wrote, for the audit row
     _assignments: list[dict[str, Any]] | None = None
 
     @property
@@ -111,6 +116,26 @@ class Context:
                 raise ValidationError(
                     spec.name, f"may be set only by {who}, not by {self.actor}; leave it out and it is set for you"
                 )
+
+    def insert(self, table: sa.Table, rows: list[dict[str, Any]]) -> list[int]:
+        """Insert *rows* of this item into *table* and record them in the event's effects; their ids, in order."""
+        if not rows:
+            return []
+        values = [{"item_id": self.item["id"], **r} for r in rows]
+        statement = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        ids = [int(r[0]) for r in self.conn.execute(statement, values)]
+        for row_id, row in zip(ids, values, strict=True):
+            record(self.effects, table.name, row_id, row)
+        return ids
+
+    def update(self, table: sa.Table, where: sa.ColumnElement[bool], **values: Any) -> list[int]:
+        """Set *values* on this item's rows of *table* that match *where*, recorded in the event's
+        effects; the ids of the rows changed."""
+        statement = sa.update(table).where(table.c.item_id == self.item["id"], where).values(**values)
+        ids = [int(i) for i in self.conn.execute(statement.returning(table.c.id)).scalars()]
+        for row_id in ids:
+            record(self.effects, table.name, row_id, values)
+        return ids
 
     @property
     def today(self) -> dt.date:

@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from workflow.audit_rows import record
 from workflow.calendar import SHANGHAI
 from workflow.errors import ValidationError
 from workflow.registry import Context, Registry
@@ -27,12 +28,11 @@ _problem = ProblemRow.__table__  # type: ignore[attr-defined]
 _promise = PromiseRow.__table__  # type: ignore[attr-defined]
 _vote = VoteRow.__table__  # type: ignore[attr-defined]
 LEADS = ("lead", "split")
-_INSERT_CONTACT = Prepared(sa.insert(_contact), [c.key for c in _contact.c if c.key != "id"])
+_INSERT_CONTACT = Prepared(sa.insert(_contact).returning(_contact.c.id), [c.key for c in _contact.c if c.key != "id"])
 _UPDATE_ASSIGNMENT = sa.update(_assignment).where(_assignment.c.id == sa.bindparam("w_id"))
 _SET_ASSIGNMENT: dict[tuple[str, ...], Prepared] = {}  # one prepared UPDATE per set of columns
 _UNIT_NAMES = sa.select(_party.c.name).where(_party.c.role == "unit")
 _UNIT_KNOWN = Prepared(sa.select(_party.c.id).where(_party.c.role == "unit", _party.c.name == sa.bindparam("w_name")))
-_INSERT_ASSIGNMENT = Prepared(sa.insert(_assignment), [c.key for c in _assignment.c if c.key != "id"])
 
 
 # ---- guards ---------------------------------------------------------------------------------
@@ -214,11 +214,10 @@ def _open(ctx: Context) -> None:
     lead = ctx.data.get("lead_unit")
     rows = [(lead, "lead")] if lead else [(u, "split") for u in ctx.data.get("split_units", [])]
     rows += [(u, "co") for u in ctx.data.get("co_units", [])]
-    _INSERT_ASSIGNMENT.execute_many(
-        ctx.conn,
+    ctx.insert(
+        _assignment,
         [
             {
-                "item_id": ctx.item["id"],
                 "unit": u,
                 "role": r,
                 "state": "assigned",
@@ -259,18 +258,16 @@ def _accept(ctx: Context) -> None:
 
 @action("record_contact")
 def _contact_row(ctx: Context) -> None:
-    _INSERT_CONTACT.execute(
-        ctx.conn,
-        {
-            "item_id": ctx.item["id"],
-            "unit": ctx.actor.party,
-            "stage": ctx.data["stage"],
-            "method": ctx.data["method"],
-            "contacted_on": ctx.data.get("contacted_on", ctx.today),
-            "note": ctx.data.get("note"),
-            "recorded_at": ctx.at,
-        },
-    )
+    row = {
+        "item_id": ctx.item["id"],
+        "unit": ctx.actor.party,
+        "stage": ctx.data["stage"],
+        "method": ctx.data["method"],
+        "contacted_on": ctx.data.get("contacted_on", ctx.today),
+        "note": ctx.data.get("note"),
+        "recorded_at": ctx.at,
+    }
+    record(ctx.effects, _contact.name, _INSERT_CONTACT.execute(ctx.conn, row).fetchone()[0], row)
 
 
 @action("record_co_opinion")
@@ -297,20 +294,13 @@ def _reply(ctx: Context) -> None:
         parts = {a["unit"]: replies.get(a["unit"], {}).get("category") for a in ctx.assignments if a["role"] == "split"}
         data = {k: v for k, v in ctx.item["data"].items() if k != "category"}
         ctx.updates["data"] = data | {"part_categories": {u: c for u, c in parts.items() if c}}
-    ctx.created["promises"] = [
-        ctx.conn.execute(
-            sa.insert(_promise).returning(_promise.c.id),
-            {
-                "item_id": ctx.item["id"],
-                "unit": ctx.actor.party,
-                "what": p["what"],
-                "by": p["by"],
-                "status": "open",
-                "round": ctx.round,
-            },
-        ).scalar_one()
-        for p in ctx.data.get("promises", [])
-    ]
+    ctx.created["promises"] = ctx.insert(
+        _promise,
+        [
+            {"unit": ctx.actor.party, "what": p["what"], "by": p["by"], "status": "open", "round": ctx.round}
+            for p in ctx.data.get("promises", [])
+        ],
+    )
 
 
 @action("next_round")
@@ -330,19 +320,21 @@ def _key(ctx: Context) -> None:
 
 @action("verify_promise")
 def _verify(ctx: Context) -> None:
-    ctx.conn.execute(
-        sa.update(_promise)
-        .where(_promise.c.id == ctx.data["promise"])
-        .values(status=ctx.data["outcome"], note=ctx.data.get("note"), verified_at=ctx.at)
+    ctx.update(
+        _promise,
+        _promise.c.id == ctx.data["promise"],
+        status=ctx.data["outcome"],
+        note=ctx.data.get("note"),
+        verified_at=ctx.at,
     )
 
 
 @action("record_problems")
 def _problems(ctx: Context) -> None:
-    ctx.conn.execute(
-        sa.insert(_problem),
+    ctx.insert(
+        _problem,
         [
-            {"item_id": ctx.item["id"], "number": n, "title": p["title"], "status": "open", "updated_at": ctx.at}
+            {"number": n, "title": p["title"], "status": "open", "updated_at": ctx.at}
             for n, p in enumerate(ctx.data["problems"], start=1)
         ],
     )
@@ -351,34 +343,42 @@ def _problems(ctx: Context) -> None:
 @action("record_rectification_plan")
 def _plan_rows(ctx: Context) -> None:
     for m in ctx.data["measures"]:
-        ctx.conn.execute(
-            sa.update(_problem)
-            .where(_problem.c.item_id == ctx.item["id"], _problem.c.number == m["problem"])
-            .values(measure=m["measure"], owner=m["owner"], due=m["due"], status="planned", updated_at=ctx.at)
+        ctx.update(
+            _problem,
+            _problem.c.number == m["problem"],
+            measure=m["measure"],
+            owner=m["owner"],
+            due=m["due"],
+            status="planned",
+            updated_at=ctx.at,
         )
 
 
 @action("update_problem")
 def _update_problem(ctx: Context) -> None:
-    ctx.conn.execute(
-        sa.update(_problem)
-        .where(_problem.c.id == _problem_row(ctx, ctx.data["problem"])["id"])
-        .values(status=ctx.data.get("status", "closed"), note=ctx.data.get("note"), updated_at=ctx.at)
+    ctx.update(
+        _problem,
+        _problem.c.id == _problem_row(ctx, ctx.data["problem"])["id"],
+        status=ctx.data.get("status", "closed"),
+        note=ctx.data.get("note"),
+        updated_at=ctx.at,
     )
 
 
 @action("record_vote")
 def _vote_row(ctx: Context) -> None:
-    ctx.conn.execute(
-        sa.insert(_vote).values(
-            item_id=ctx.item["id"],
-            round=ctx.round,
-            satisfied=ctx.data["satisfied"],
-            basically_satisfied=ctx.data["basically_satisfied"],
-            unsatisfied=ctx.data["unsatisfied"],
-            result="unsatisfactory" if _unsatisfactory(ctx) else "satisfactory",
-            at=ctx.at,
-        )
+    ctx.insert(
+        _vote,
+        [
+            {
+                "round": ctx.round,
+                "satisfied": ctx.data["satisfied"],
+                "basically_satisfied": ctx.data["basically_satisfied"],
+                "unsatisfied": ctx.data["unsatisfied"],
+                "result": "unsatisfactory" if _unsatisfactory(ctx) else "satisfactory",
+                "at": ctx.at,
+            }
+        ],
     )
 
 
@@ -392,6 +392,7 @@ def _set_own(ctx: Context, **values: Any) -> None:
     columns = (*sorted(values), "updated_at")
     update = _SET_ASSIGNMENT.get(columns) or _SET_ASSIGNMENT.setdefault(columns, Prepared(_UPDATE_ASSIGNMENT, columns))
     update.execute(ctx.conn, {"w_id": own["id"], "updated_at": ctx.at, **values})
+    record(ctx.effects, _assignment.name, own["id"], {**values, "updated_at": ctx.at})
     own.update(values, updated_at=ctx.at)  # keep the fire's view of the assignments in step
 
 
@@ -407,11 +408,7 @@ def _replies(ctx: Context) -> dict[str, dict[str, Any]]:
 
 def _set_active(ctx: Context, where: sa.ColumnElement[bool], **values: Any) -> None:
     """Update the item's active assignments that match *where*."""
-    ctx.conn.execute(
-        sa.update(_assignment)
-        .where(_assignment.c.item_id == ctx.item["id"], _assignment.c.active, where)
-        .values(updated_at=ctx.at, **values)
-    )
+    ctx.update(_assignment, sa.and_(_assignment.c.active, where), updated_at=ctx.at, **values)
     ctx._assignments = None
 
 

@@ -232,6 +232,8 @@ class AuditRow(SQLModel, table=True):
     source: str | None = None
     dest: str
     data: dict[str, Any] = _json()
+    # The rows the event wrote (workflow.audit_rows), hashed with it; {} on rows from before 0006.
+    effects: dict[str, Any] = _json(server_default=sa.text("'{}'"))
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
 

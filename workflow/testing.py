@@ -86,9 +86,14 @@ def clone_items(engine: Engine, item_id: int, n: int, *, batch: int = 2000) -> l
             count = min(batch, n - start)
             ids = insert("item", [item[0]] * count)
             made += ids
-            for name, template in children.items():
-                insert(name, [{**r, "item_id": new} for new in ids for r in template])
-            promise_ids = insert("promise", [{**p, "item_id": new} for new in ids for p in promises])
+            # each copy's rows get new ids: its audit effects must name them (audit_rows.check_rows)
+            renamed: list[dict[str, dict[str, str]]] = [{"duban_item": {str(item_id): str(new)}} for new in ids]
+            for name, template in {**children, "promise": promises}.items():
+                made_ids = insert(name, [{**r, "item_id": new} for new in ids for r in template])
+                for k in range(len(ids)):
+                    chunk = made_ids[k * len(template) : (k + 1) * len(template)]
+                    renamed[k][f"duban_{name}"] = {str(r["_id"]): str(i) for r, i in zip(template, chunk, strict=True)}
+            promise_ids = [int(i) for k in range(len(ids)) for i in renamed[k]["duban_promise"].values()]
             per = len(promises)
             new_deadlines: list[dict[str, Any]] = []
             for k, new in enumerate(ids):
@@ -109,13 +114,17 @@ def clone_items(engine: Engine, item_id: int, n: int, *, batch: int = 2000) -> l
                 ],
             )
             chained, heads = [], {}
-            for new in ids:
+            for k, new in enumerate(ids):
                 prev = GENESIS
                 for a in audit:
                     actor = str(Actor(a["actor_role"], a["actor_party"]))
-                    args = (new, a["seq"], a["at"], actor, a["trigger"], a["source"], a["dest"], a["data"])
+                    effects = {
+                        table: {renamed[k][table][row]: cells for row, cells in rows.items()}
+                        for table, rows in a["effects"].items()
+                    }
+                    args = (new, a["seq"], a["at"], actor, a["trigger"], a["source"], a["dest"], a["data"], effects)
                     digest = chain_hash(prev, *args)
-                    chained.append({**a, "item_id": new, "prev_hash": prev, "hash": digest})
+                    chained.append({**a, "item_id": new, "effects": effects, "prev_hash": prev, "hash": digest})
                     prev = digest
                 heads[new] = prev
             insert("audit", chained)
