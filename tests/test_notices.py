@@ -51,15 +51,17 @@ def test_assignment_queues_one_notice_per_unit_handler_in_the_same_transaction(e
 
 
 def test_missing_address_is_an_incident_not_a_silent_skip(engine: Engine) -> None:
-    """A unit without an address for the needed role gets no notice row and one visible incident;
-    the fire itself succeeds."""
+    """A unit without an address for the needed role gets a held notice (never sent, kept to be sent
+    once the address is known) and one visible incident about it; the fire itself succeeds."""
     item = suggestion(engine)
     engine.fire(item.id, "register")
     assert engine.fire(item.id, "assign", lead_unit="市交通运输局").state == "assigned"
-    assert engine.outbox(item=item.id) == []
+    [held] = engine.outbox(item=item.id)
+    assert (held["status"], held["address"], held["unit"]) == ("held", "", "市交通运输局")
     [incident] = engine.incidents()
     assert (
         incident["kind"] == "missing_contact"
+        and incident["notice_id"] == held["id"]
         and "市交通运输局" in incident["message"]
         and "承办人员" in incident["message"]
     )
@@ -86,8 +88,9 @@ def test_escalation_notices_are_queued_once_per_step(engine: Engine) -> None:
     item = to_handling(engine)
     engine.fire(item.id, "submit_co_opinion", actor=CO, opinion="同意")
     late = dt.datetime(2026, 7, 1, 9, tzinfo=dt.UTC)
-    engine.due(late)
-    engine.due(late)
+    for day in range(45, -1, -1):  # a daemon that runs every day, each step met on its own day
+        engine.due(late - dt.timedelta(days=day))
+        engine.due(late - dt.timedelta(days=day))
     rows = [r for r in engine.outbox(item=item.id) if r["cause"].startswith("deadline:")]
     kinds = sorted((r["type"], r["role"]) for r in rows)
     assert kinds == [

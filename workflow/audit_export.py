@@ -63,7 +63,7 @@ RECIPIENT_ROLES = {
     "office": "办公室",
     "deputy": "代表",
 }
-NOTICE_STATUS = {"queued": "待发送", "sending": "发送中", "sent": "已发送", "failed": "发送失败", "dead": "已放弃"}
+NOTICE_STATUS = {"held": "待补地址", "queued": "待发送", "sending": "发送中", "sent": "已发送", "failed": "发送失败", "dead": "已放弃"}
 #: Names for fields whose definition label is missing or lists choices instead of naming the field.
 FIELD_NAMES = {
     "category": "答复类别",
@@ -263,7 +263,7 @@ def _notice(engine: Engine, n: Mapping[Any, Any]) -> dict[str, Any]:
         "type": n["type"],
         "type_label": kind.name if kind else n["type"],
         "recipient": n["recipient"],
-        "unit": _unit_of(n),
+        "unit": n.get("unit"),
         "role": n["role"],
         "role_label": RECIPIENT_ROLES.get(n["role"], n["role"]),
         "channel": n["channel"],
@@ -275,13 +275,6 @@ def _notice(engine: Engine, n: Mapping[Any, Any]) -> dict[str, Any]:
         "cause": cause,
         "audit_seq": int(seq) if seq and seq.isdigit() else None,
     }
-
-
-def _unit_of(n: Mapping[Any, Any]) -> str | None:
-    """The unit a notice went to: its key ends ``…:TYPE:ROLE:UNIT:NAME`` (see Notices.rows)."""
-    _, _, rest = str(n["key"]).partition(f":{n['type']}:{n['role']}:")
-    unit = rest[: -len(str(n["recipient"])) - 1] if rest.endswith(f":{n['recipient']}") else ""
-    return unit or None
 
 
 def _to(n: Mapping[str, Any]) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -18,11 +19,12 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 import sqlalchemy as sa
 from jinja2 import meta, nodes
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 from sqlalchemy.dialects import postgresql, sqlite
 
-from workflow.calendar import SHANGHAI
+from workflow.beijing import beijing_date
 from workflow.errors import DefinitionError
+from workflow.notice_samples import sample_variables
+from workflow.render import LIMITS, Limits, cn_date, make_environment, render_limited
 from workflow.store import TABLES, Prepared
 from workflow.yamlfile import LocatedYAML
 
@@ -31,6 +33,8 @@ if TYPE_CHECKING:
     from workflow.deadlines import DueStep
     from workflow.definition import Definition
     from workflow.registry import Context
+
+log = logging.getLogger("duban.notify")
 
 __all__ = [
     "NoticeSpec",
@@ -80,7 +84,14 @@ _UNITS_OF = Prepared(
 _PROBLEMS_OF = Prepared(
     sa.select(_PROBLEM).where(_PROBLEM.c.item_id == sa.bindparam("w_item")).order_by(_PROBLEM.c.number)
 )
-_INSERT_INCIDENT = Prepared(sa.insert(_INCIDENT), [c.key for c in _INCIDENT.c if c.key != "id"])
+# A held notice's incident names the notice by its key: the notice is written first, in the same
+# transaction, and the incident finds its id (or NULL, for an incident about no notice).
+_INSERT_INCIDENT = Prepared(
+    sa.insert(_INCIDENT).values(
+        notice_id=sa.select(_NOTICE.c.id).where(_NOTICE.c.key == sa.bindparam("w_key")).scalar_subquery()
+    ),
+    [c.key for c in _INCIDENT.c if c.key not in ("id", "notice_id")],
+)
 _OPEN_DEADLINE = Prepared(
     sa.select(_DEADLINE).where(
         _DEADLINE.c.item_id == sa.bindparam("w_item"),
@@ -92,53 +103,6 @@ _OPEN_DEADLINE = Prepared(
 _PARTY_BY_NAME = Prepared(
     sa.select(_PARTY).where(_PARTY.c.role == sa.bindparam("w_role"), _PARTY.c.name == sa.bindparam("w_name"))
 )
-
-
-def cn_date(value: dt.date | dt.datetime | None) -> str:
-    """2026年3月20日 — the date as official documents write it."""
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime) and value.tzinfo is not None:  # an instant: its Beijing date
-        value = value.astimezone(SHANGHAI)
-    return f"{value.year}年{value.month}月{value.day}日"
-
-
-def cn_datetime(value: dt.datetime | None) -> str:
-    if value is None:
-        return ""
-    value = value.astimezone(SHANGHAI) if value.tzinfo is not None else value
-    return f"{cn_date(value)} {value.hour:02d}:{value.minute:02d}"
-
-
-class _Sandbox(ImmutableSandboxedEnvironment):
-    """Jinja's immutable sandbox, reading ``item.title`` from a plain dict by key first.
-
-    Jinja tries the attribute first and falls back to the key through an AttributeError, which is
-    most of a notice's rendering time: notices read dozens of dict keys. A plain dict's value is data
-    the engine put there, so reading it first reaches nothing the sandbox guards; anything else (and a
-    missing key) takes the sandbox's own checked path.
-    """
-
-    def getattr(self, obj: Any, attribute: str) -> Any:
-        if type(obj) is dict and attribute in obj:
-            return obj[attribute]
-        return super().getattr(obj, attribute)
-
-
-def make_environment(folders: Iterable[Path]) -> ImmutableSandboxedEnvironment:
-    """The sandbox every notice is rendered in: no attribute tricks, no mutation, undefined names fail,
-    HTML escaped in ``.html`` templates only, whitespace controlled in the templates themselves."""
-    env = _Sandbox(
-        loader=jinja2.FileSystemLoader([str(f) for f in folders]),
-        undefined=jinja2.StrictUndefined,
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False, default=False),
-        keep_trailing_newline=True,
-        trim_blocks=False,
-        lstrip_blocks=False,
-    )
-    env.filters["cn_date"] = cn_date
-    env.filters["cn_datetime"] = cn_datetime
-    return env
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +137,8 @@ class Recipient:
     name: str
     role: str
     unit: str | None
-    address: str
+    address: str  # "" when none is known: the notice is held
+    missing: str = ""  # why there is no address, for the incident
 
     def as_variable(self) -> dict[str, Any]:
         return {
@@ -190,6 +155,7 @@ class Notices:
     every template checked against its type's declared variables when loaded."""
 
     folders: list[Path] = field(default_factory=list)
+    limits: Limits = LIMITS
 
     def __post_init__(self) -> None:
         from workflow.definition import bundled_dir
@@ -244,18 +210,36 @@ class Notices:
                 line,
                 1,
             )
-        return self.env.get_template(name)
+        template = self.env.get_template(name)
+        try:
+            render_limited(template, {k: v for k, v in sample_variables().items() if k in kind.variables}, self.limits)
+        except Exception as exc:  # refused here, where a person sees the file, not at a notice's turn
+            failed = RenderFailed(filename or name, _template_line(exc, template), exc)
+            raise DefinitionError(
+                f"{kind.key} ({kind.name}) fails when rendered with sample data: {failed.error}",
+                failed.filename,
+                failed.line,
+                1,
+            ) from None
+        return template
 
     def render(self, key: str, variables: Mapping[str, Any]) -> Rendered:
-        """Render notice type *key*; only the type's declared variables are passed to its templates."""
+        """Render notice type *key* under the render limits; only the type's declared variables are
+        passed to its templates. Raises :class:`RenderFailed` naming the template that failed."""
         kind = self.types[key]
         given = {k: variables.get(k) for k in kind.variables}
+        parts = {part: self._render_part(key, part, given) for part in self._parts(key)}
         # One line whatever the item's text holds: a line break in a mail header is refused (or, in a
         # folder-delivered notice, would start a header of its own).
-        subject = " ".join(self._templates[(key, "subject.txt")].render(given).strip().splitlines())
-        text = self._templates[(key, "body.txt")].render(given)
-        html = self._templates[(key, "body.html")].render(given) if kind.html else None
-        return Rendered(subject, text, html)
+        subject = " ".join(parts["subject.txt"].strip().splitlines())
+        return Rendered(subject, parts["body.txt"], parts.get("body.html"))
+
+    def _render_part(self, key: str, part: str, given: Mapping[str, Any]) -> str:
+        template = self._templates[(key, part)]
+        try:
+            return render_limited(template, given, self.limits)
+        except Exception as exc:  # a template's error of any kind fails this notice, nothing else
+            raise RenderFailed(template.filename or f"{key}/{part}", _template_line(exc, template), exc) from exc
 
     def queue(
         self,
@@ -269,7 +253,9 @@ class Notices:
         now: dt.datetime,
     ) -> int:
         """Render and queue *key* for each recipient in this transaction; returns how many were new."""
-        return insert_notices(conn, self.rows(cause, key, item_id, recipients, variables, now))
+        sink = Outbox()
+        sink.add(self.rows(cause, key, item_id, recipients, variables, now))
+        return sink.write(conn)
 
     def rows(
         self,
@@ -279,31 +265,64 @@ class Notices:
         recipients: list[Recipient],
         variables: Mapping[str, Any],
         now: dt.datetime,
-    ) -> list[dict[str, Any]]:
-        """The outbox rows of notice *key* to *recipients*, rendered, keyed by cause and recipient."""
-        rows = []
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The outbox rows of notice *key* to *recipients*, rendered, keyed by cause and recipient, and
+        the incidents to record with them: a recipient without an address gets a held notice and a
+        ``missing_contact`` incident, a notice that cannot be rendered a ``render_failed`` incident."""
+        rows: list[dict[str, Any]] = []
+        incidents: list[dict[str, Any]] = []
         for r in recipients:
-            rendered = self.render(key, {**variables, "recipient": r.as_variable()})
+            notice_key = f"{cause}:{key}:{r.role}:{r.unit or ''}:{r.name}"
+            try:
+                rendered = self.render(key, {**variables, "recipient": r.as_variable()})
+            except RenderFailed as exc:
+                message = f"{key} ({self.types[key].name}) to {r.name}: {exc}"
+                incidents.append(incident_row(item_id, "render_failed", message, now))
+                continue
             rows.append(
                 {
-                    "key": f"{cause}:{key}:{r.role}:{r.unit or ''}:{r.name}",
+                    "key": notice_key,
                     "item_id": item_id,
                     "type": key,
-                    "channel": channel_of(r.address),
+                    "channel": channel_of(r.address) if r.address else "",
                     "recipient": r.name,
                     "role": r.role,
+                    "unit": r.unit,
                     "address": r.address,
                     "subject": rendered.subject,
                     "body_text": rendered.text,
                     "body_html": rendered.html,
                     "cause": cause,
-                    "status": "queued",
+                    "status": "queued" if r.address else "held",
                     "attempts": 0,
                     "next_attempt_at": now,
                     "queued_at": now,
                 }
             )
-        return rows
+            if not r.address:
+                message = f"{key}: {r.missing}; the notice is held until the address is added"
+                incidents.append(incident_row(item_id, "missing_contact", message, now, notice_key))
+        return rows, incidents
+
+
+def _template_line(exc: BaseException, template: jinja2.Template) -> int:
+    """The template line *exc* was raised at: Jinja rewrites tracebacks to name the template's lines."""
+    line = getattr(exc, "lineno", None) or 0
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == template.filename:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+class RenderFailed(Exception):
+    """A notice template failed when rendered: ``str()`` names the file, the line and the error."""
+
+    def __init__(self, filename: str, line: int, error: BaseException) -> None:
+        self.filename, self.line, self.error = filename, line, error
+        what = f"{type(error).__name__}: {error}".splitlines()[0][:300]
+        super().__init__(f"{filename}:{line}: {what}")
 
 
 @functools.lru_cache(maxsize=16)
@@ -389,11 +408,10 @@ def resolve(
     item: Mapping[str, Any],
     office_address: str | None,
     lookup: Lookup | None = None,
-) -> tuple[list[Recipient], list[str]]:
+) -> list[Recipient]:
     """Who *roles* are for this item: each unit's chain of responsibility, its deputies, the office.
-    Returns the recipients and, for each one without an address, a problem to record as an incident."""
+    A recipient without an address has ``address == ""`` and says in ``missing`` why."""
     found: list[Recipient] = []
-    problems: list[str] = []
     data = item.get("data") or {}
     proposers = data.get("proposers") or []
     wanted = [("unit", u) for u in units] + [("deputy", d) for d in proposers]
@@ -411,40 +429,45 @@ def resolve(
         if role in UNIT_ROLES and role not in named:
             for unit in units:
                 party = parties.get(("unit", unit)) or {}
-                contacts = party.get("contacts") or {}
-                person = party.get(role) or unit
-                if contacts.get(role):
-                    found.append(Recipient(person, role, unit, str(contacts[role])))
-                else:
-                    problems.append(f"{unit} has no address for its {ROLE_LABELS[role]} ({role})")
+                address = str((party.get("contacts") or {}).get(role) or "")
+                missing = "" if address else f"{unit} has no address for its {ROLE_LABELS[role]} ({role})"
+                found.append(Recipient(party.get(role) or unit, role, unit, address, missing))
         elif role == "deputy":
             lead = data.get("lead_deputy") or (proposers[0] if proposers else None)
-            address = ((parties.get(("deputy", lead)) or {}).get("contacts") or {}).get("address") if lead else None
-            if address:
-                found.append(Recipient(str(lead), "deputy", None, str(address)))
-            elif lead:
-                problems.append(f"deputy {lead} has no address")
+            if lead:
+                address = str(((parties.get(("deputy", lead)) or {}).get("contacts") or {}).get("address") or "")
+                found.append(
+                    Recipient(str(lead), "deputy", None, address, "" if address else f"deputy {lead} has no address")
+                )
         else:  # supervising_leader falls back to the office that runs the supervision
             leader = named.get(role) or None
-            address = ((parties.get(("leader", leader)) or {}).get("contacts") or {}).get("address") if leader else None
-            if address:
-                found.append(Recipient(str(leader), role, None, str(address)))
-            elif office_address:
-                found.append(Recipient(str(leader or "办公室"), "office" if not leader else role, None, office_address))
+            contact = ((parties.get(("leader", leader)) or {}).get("contacts") or {}).get("address") if leader else None
+            if contact:
+                found.append(Recipient(str(leader), role, None, str(contact)))
             else:
-                problems.append(f"no address for the {ROLE_LABELS[role]} ({role}); set office_address")
-    return found, problems
+                missing = f"no address for the {ROLE_LABELS[role]} ({role}); set office_address"
+                who, as_role = (str(leader), role) if leader else ("办公室", "office")
+                found.append(Recipient(who, as_role, None, office_address or "", "" if office_address else missing))
+    return found
 
 
 def record_incidents(conn: sa.Connection, item_id: int | None, problems: list[str], now: dt.datetime) -> None:
-    _INSERT_INCIDENT.execute_many(conn, _incident_rows(item_id, problems, now))
+    _INSERT_INCIDENT.execute_many(conn, [incident_row(item_id, "missing_contact", p, now) for p in problems])
 
 
-def _incident_rows(item_id: int | None, problems: list[str], now: dt.datetime) -> list[dict[str, Any]]:
-    return [
-        {"item_id": item_id, "notice_id": None, "kind": "missing_contact", "message": p, "at": now, "resolved_at": None}
-        for p in problems
-    ]
+def incident_row(
+    item_id: int | None, kind: str, message: str, now: dt.datetime, notice_key: str | None = None
+) -> dict[str, Any]:
+    """An incident to insert; *notice_key* names the notice (written before it) that it is about."""
+    return {
+        "item_id": item_id,
+        "w_key": notice_key,
+        "kind": kind,
+        "message": message,
+        "at": now,
+        "resolved_at": None,
+        "note": None,
+    }
 
 
 @dataclass
@@ -454,11 +477,18 @@ class Outbox:
     notices: list[dict[str, Any]] = field(default_factory=list)
     incidents: list[dict[str, Any]] = field(default_factory=list)
 
+    def add(self, produced: tuple[list[dict[str, Any]], list[dict[str, Any]]]) -> int:
+        """Gather what :meth:`Notices.rows` produced; returns how many notices that was."""
+        self.notices += produced[0]
+        self.incidents += produced[1]
+        return len(produced[0])
+
     def write(self, conn: sa.Connection) -> int:
-        """Insert what was gathered; returns how many notices were new."""
-        if self.incidents:
-            _INSERT_INCIDENT.execute_many(conn, self.incidents)
-        return insert_notices(conn, self.notices)
+        """Insert what was gathered, notices first (held notices' incidents name them); returns how
+        many notices were new."""
+        new = insert_notices(conn, self.notices)
+        _INSERT_INCIDENT.execute_many(conn, self.incidents)
+        return new
 
 
 def bundled_notice_types() -> set[str]:
@@ -630,27 +660,32 @@ def _queue(
     lookup: Lookup | None = None,
     sink: Outbox | None = None,
 ) -> int:
-    recipients, problems = resolve(conn, roles, units, item, settings.office_address, lookup)
-    problems = [f"{kind}: {p}" for p in problems]
-    if sink is None:
-        record_incidents(conn, item["id"], problems, now)
-    else:
-        sink.incidents += _incident_rows(item["id"], problems, now)
+    recipients = resolve(conn, roles, units, item, settings.office_address, lookup)
     if not recipients:  # the variables cost a few queries: only gathered for someone to tell
         return 0
-    base = {**variables(), "office": settings.office_name, "sent_on": now.astimezone(SHANGHAI).date()}
-    rows = notices.rows(cause, kind, item["id"], recipients, base, now)
+    try:
+        base = {**variables(), "office": settings.office_name, "sent_on": beijing_date(now)}
+    except Exception as exc:  # the item's data cannot be shown: this notice fails, the fire or sweep goes on
+        log.exception("notice %s for item %s: its variables failed", kind, item["id"])
+        message = f"{kind}: the item's data could not be prepared for the notice: {type(exc).__name__}: {exc}"
+        produced: tuple[list[dict[str, Any]], list[dict[str, Any]]] = (
+            [],
+            [incident_row(item["id"], "render_failed", message[:500], now)],
+        )
+    else:
+        produced = notices.rows(cause, kind, item["id"], recipients, base, now)
     if sink is None:
-        return insert_notices(conn, rows)
-    sink.notices += rows
-    return len(rows)
+        sink = Outbox()
+        sink.add(produced)
+        return sink.write(conn)
+    return sink.add(produced)
 
 
 def report_overdue(conn: sa.Connection, notices: Notices, settings: Settings, now: dt.datetime) -> int:
     """Queue one 逾期通报 listing every overdue open deadline, to the office, once per day."""
     from workflow.deadlines import deadline_query
 
-    today = now.astimezone(SHANGHAI).date()
+    today = beijing_date(now)
     rows = conn.execute(deadline_query(overdue_at=now)).mappings().all()
     items = [
         {
@@ -666,10 +701,8 @@ def report_overdue(conn: sa.Connection, notices: Notices, settings: Settings, no
     if not items:
         return 0
     variables = {"items": items, "office": settings.office_name, "sent_on": today}
-    if settings.office_address is None:
-        record_incidents(conn, None, ["overdue_report: no office_address to send the 逾期通报 to"], now)
-        return len(items)
-    office = Recipient(settings.office_name, "office", None, settings.office_address)
+    missing = "" if settings.office_address else "no office_address to send the 逾期通报 to"
+    office = Recipient(settings.office_name, "office", None, settings.office_address or "", missing)
     notices.queue(
         conn,
         cause=f"overdue_report:{today}",

@@ -288,6 +288,9 @@ class DeadlineStepRow(SQLModel, table=True):
     level: int
     scheduled_at: dt.datetime = _instant(nullable=False)
     produced_at: dt.datetime = _instant(nullable=False)
+    # Why this step sent no notice: several steps of one clock fell due at once (after downtime, or
+    # an import of items in flight) and only the latest was sent.
+    skipped: str | None = None
 
 
 class NoticeRow(SQLModel, table=True):
@@ -306,12 +309,13 @@ class NoticeRow(SQLModel, table=True):
     channel: str = Field(max_length=16)  # mail | webhook | file
     recipient: str  # the person or unit, as addressed
     role: str = Field(max_length=32)
-    address: str
+    unit: str | None = None  # the unit whose chain of responsibility the recipient is in
+    address: str  # empty while the notice is held for want of one
     subject: str
     body_text: str = Field(sa_column=Column(sa.Text, nullable=False))
     body_html: str | None = Field(default=None, sa_column=Column(sa.Text, nullable=True))
     cause: str = Field(max_length=200)  # "audit:12:3" (item 12, event 3) or "deadline:7:step:2"
-    status: str = Field(max_length=16)  # queued | sending | sent | failed | dead
+    status: str = Field(max_length=16)  # held | queued | sending | sent | failed | dead
     attempts: int = 0
     next_attempt_at: dt.datetime = _instant(nullable=False)
     lease_until: dt.datetime | None = _instant(nullable=True)
@@ -327,10 +331,11 @@ class IncidentRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     item_id: int | None = Field(default=None, foreign_key="duban_item.id", index=True)
     notice_id: int | None = Field(default=None, foreign_key="duban_notice.id")
-    kind: str = Field(max_length=32)  # missing_contact | notice_dead
+    kind: str = Field(max_length=32)  # missing_contact | render_failed | notice_failed | notice_dead
     message: str
     at: dt.datetime = _instant(nullable=False)
     resolved_at: dt.datetime | None = _instant(nullable=True)
+    note: str | None = Field(default=None, sa_column=Column(sa.Text, nullable=True))  # how it was resolved
 
 
 class DaemonRow(SQLModel, table=True):

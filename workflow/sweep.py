@@ -30,7 +30,8 @@ import sqlalchemy as sa
 
 from workflow import store
 from workflow.audit import next_event, write_events
-from workflow.clocks import climb, schedule
+from workflow.beijing import beijing_date
+from workflow.clocks import Step, climb, schedule
 from workflow.deadlines import DueStep
 from workflow.errors import WorkflowError
 from workflow.model import Actor
@@ -93,7 +94,7 @@ def sweep(
     if batch < 1:
         raise ValueError(f"batch must be at least 1, not {batch}")
     started = time.perf_counter()
-    counts = dict.fromkeys(("claimed", *KINDS, "notices", "released"), 0)
+    counts = dict.fromkeys(("claimed", *KINDS, "notices", "released", "skipped"), 0)
     batches = 0
     lookup = Lookup()  # parties are read once per sweep; units and problems once per batch
     while not (stop and stop()):
@@ -146,7 +147,7 @@ def _act(
     """Produce the claimed deadlines' due steps in one transaction, item by item in id order, with
     a handful of statements per batch whatever its size; *act* records escalations and fires
     timeouts as well. Returns the counts and the steps produced."""
-    counts = dict.fromkeys((*KINDS, "notices", "released"), 0)
+    counts = dict.fromkeys((*KINDS, "notices", "released", "skipped"), 0)
     produced: list[DueStep] = []
     with engine.db.begin() as conn:
         # Which claims are still ours, locked now: a lease that ran out may have been taken over.
@@ -175,6 +176,7 @@ def _act(
                 )
                 counts["released"] += not ready  # the clock changed since it was claimed: nothing is due
                 rungs = row["round"] - 1 if spec and spec.climb_by_round and params[spec.climb_by_round] else 0
+                skipped = _superseded(ready, row["due"], now)
                 for i, s in enumerate(ready):
                     step = DueStep(
                         row["id"],
@@ -198,17 +200,39 @@ def _act(
                             "level": s.level,
                             "scheduled_at": s.at,
                             "produced_at": now,
+                            "skipped": skipped.get(i),
                         }
                     )
                     counts[s.kind + "s"] += 1
+                    counts["skipped"] += i in skipped
                     produced.append(step)
-                    _produce(engine, conn, events, step, now, lookup, outbox, act)
+                    _produce(engine, conn, events, step, now, lookup, outbox, act, notice=i not in skipped)
             writes += events.pending()
         _FINISH.execute_many(conn, [{**f, "claimed_by": None, "claimed_until": None} for f in finished])
         write_events(conn, writes)
         _INSERT_STEP.execute_many(conn, made)
         counts["notices"] = outbox.write(conn)
     return counts, produced
+
+
+def _superseded(ready: list[Step], due: dt.date, now: dt.datetime) -> dict[int, str]:
+    """Which of one clock's steps that fell due together send no notice, and why.
+
+    After downtime (or an import of items in flight) a sweep finds several steps of a clock due at
+    once. Each is still recorded (an escalation is an event on the item), but a recipient is told
+    only the latest: a 督办函 of level 3 says all that levels 1 and 2 would, and two reminders
+    rendered on the same day would say the same thing twice. A reminder that the due date has
+    already passed by is not sent either: "15 days before" is false on the day after.
+    """
+    noticed = [i for i, s in enumerate(ready) if s.kind != "timeout"]
+    skipped: dict[int, str] = {}
+    if noticed:
+        latest = ready[noticed[-1]]
+        label = f"第{latest.level}级督办" if latest.kind == "escalation" else "提醒"
+        skipped = dict.fromkeys(noticed[:-1], f"与{label}同时到期，只发送最新的通知")
+    if noticed and ready[noticed[-1]].kind == "reminder" and beijing_date(now) > due:
+        skipped[noticed[-1]] = f"提醒时点已过期限（{due.isoformat()}），不再发送提醒"
+    return skipped
 
 
 def _confirm(conn: sa.Connection, ids: list[int], worker: str) -> dict[int, int]:
@@ -261,8 +285,10 @@ def _produce(
     lookup: Lookup,
     outbox: Outbox,
     act: bool = True,
+    notice: bool = True,
 ) -> None:
-    """Act on one step (record an escalation, fire a timeout's trigger) and render its notice into *outbox*."""
+    """Act on one step (record an escalation, fire a timeout's trigger) and, unless *notice* is
+    false, render its notice into *outbox*."""
     item = events.item
     at = max(now, item["updated_at"])
     defn = engine._version(item["definition_id"], conn)[0]
@@ -289,4 +315,5 @@ def _produce(
             "notify": list(step.notify),
         }
         events.add("escalate", event, at)
-    queue_step(conn, engine.notices, engine.settings, item, defn, step, now, lookup, outbox)
+    if notice:
+        queue_step(conn, engine.notices, engine.settings, item, defn, step, now, lookup, outbox)
