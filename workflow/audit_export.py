@@ -63,7 +63,14 @@ RECIPIENT_ROLES = {
     "office": "办公室",
     "deputy": "代表",
 }
-NOTICE_STATUS = {"held": "待补地址", "queued": "待发送", "sending": "发送中", "sent": "已发送", "failed": "发送失败", "dead": "已放弃"}
+NOTICE_STATUS = {
+    "held": "待补地址",
+    "queued": "待发送",
+    "sending": "发送中",
+    "sent": "已发送",
+    "failed": "发送失败",
+    "dead": "已放弃",
+}
 #: Names for fields whose definition label is missing or lists choices instead of naming the field.
 FIELD_NAMES = {
     "category": "答复类别",

@@ -600,51 +600,6 @@ def _print_clocks(rows: list[dict[str, Any]], with_item: bool = False) -> None:
         out.print(f"    {d['explanation']}")
 
 
-notices_app = typer.Typer(help="The outbox: notices queued, sent, failed.")
-app.add_typer(notices_app, name="notices")
-
-
-@notices_app.callback(invoke_without_command=True)
-def notices_list(
-    ctx: typer.Context,
-    failed: Annotated[
-        bool, typer.Option("--failed", help="Only failed and dead notices, with open incidents.")
-    ] = False,
-    status: Annotated[str | None, typer.Option(help="queued, sending, sent, failed or dead.")] = None,
-    item: Annotated[int | None, typer.Option(max=INT_MAX, help="Only this item's notices.")] = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """List the outbox (newest first); with --failed, what needs a person."""
-    if ctx.invoked_subcommand is not None:
-        return
-    with _engine(ctx) as eng:
-        rows = [r for r in eng.outbox(status=status, item=item) if not failed or r["status"] in ("failed", "dead")]
-        incidents = eng.incidents() if failed else []
-    keys = ("id", "item_id", "type", "recipient", "role", "address", "status", "attempts", "last_error", "subject")
-    shown = [{k: r[k] for k in keys} for r in rows]
-    if as_json:
-        _emit(True, {"notices": shown, "incidents": incidents} if failed else shown, "")
-        return
-    for r in shown:
-        error = f" — {r['last_error']}" if r["last_error"] else ""
-        out.print(
-            f"#{r['id']} [{r['status']}] item {r['item_id']} {r['type']} → {r['recipient']} "
-            f"<{r['address']}> (attempts {r['attempts']}){error}\n    {r['subject']}"
-        )
-    for i in incidents:
-        out.print(f"incident {i['id']} ({i['kind']}): {i['message']}")
-
-
-@notices_app.command("retry")
-def notices_retry(
-    ctx: typer.Context, notice: Annotated[int, typer.Argument(max=INT_MAX)], as_json: JsonOpt = False
-) -> None:
-    """Queue a failed or dead notice again and resolve its incidents."""
-    with _engine(ctx) as eng:
-        eng.retry(notice)
-    _emit(as_json, {"requeued": notice}, f"notice {notice} queued again")
-
-
 @app.command("dispatch")
 def dispatch_command(
     ctx: typer.Context,
@@ -708,7 +663,7 @@ def main(argv: list[str] | None = None) -> int:
 
 # The daemon's, the import and the report commands live in their own modules; importing one adds
 # its commands to `app`.
-from workflow import cli_audit, cli_change, cli_daemon, cli_import, cli_report  # noqa: E402, F401
+from workflow import cli_audit, cli_change, cli_daemon, cli_import, cli_notices, cli_report  # noqa: E402, F401
 
 if __name__ == "__main__":
     sys.exit(main())

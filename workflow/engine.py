@@ -28,7 +28,7 @@ from workflow.audit import (
 from workflow.audit_rows import ITEM_COLUMNS, ITEM_TABLE, record
 from workflow.beijing import SHANGHAI, beijing_date, beijing_text
 from workflow.calendar import Calendar
-from workflow.channels import Settings, dispatch, incidents, outbox, retry
+from workflow.channels import Settings, dispatch, incidents, outbox
 from workflow.clocks import apply_clocks, recompute
 from workflow.deadlines import DueStep, deadline_dict, deadline_query, definition_of
 from workflow.definition import (
@@ -51,6 +51,7 @@ from workflow.fields import check_data
 from workflow.machine import compile_machine
 from workflow.model import Actor, AuditEntry, Item, ItemDetail, plain
 from workflow.notify import Notices, queue_fire, report_overdue
+from workflow.recovery import release_held, requeue, resolve_incident
 from workflow.registry import Context, Registry
 from workflow.sweep import SweepResult, default_worker, produce, sweep
 from workflow.yamlfile import LocatedYAML, read_text
@@ -256,7 +257,9 @@ class Engine:
                     conn.execute(sa.update(table).where(*match).values(**details))
             else:
                 conn.execute(sa.insert(table).values(role=role, name=name.strip(), **{"contacts": {}, **details}))
-            return dict(conn.execute(sa.select(table).where(*match)).one()._mapping)
+            row = dict(conn.execute(sa.select(table).where(*match)).one()._mapping)
+            release_held(conn, row, self.settings, self._instant(None))
+            return row
 
     def parties(self, role: str | None = None) -> list[dict[str, Any]]:
         table = _T["party"]
@@ -598,9 +601,18 @@ class Engine:
         """What needs a person: notices with no address to go to, failed or dead notices."""
         return incidents(self.db, open_only=open_only)
 
-    def retry(self, notice_id: int, now: dt.datetime | None = None) -> None:
-        """Queue a failed or dead notice again (once its address is fixed, say) and resolve its incidents."""
-        retry(self.db, notice_id, self._instant(now))
+    def retry(self, notice_id: int, now: dt.datetime | None = None) -> dict[str, Any]:
+        """Queue a failed or dead notice again, at the address its party has now, and resolve its
+        incidents; with no address there it is held until one is added. Returns id, status, address."""
+        return requeue(self.db, notice_id, self._instant(now), self.settings, ("failed", "dead"))
+
+    def resend(self, notice_id: int, now: dt.datetime | None = None) -> dict[str, Any]:
+        """Like :meth:`retry`, for a held notice too (one queued before its party had an address)."""
+        return requeue(self.db, notice_id, self._instant(now), self.settings, ("held", "failed", "dead"))
+
+    def resolve_incident(self, incident_id: int, note: str = "", now: dt.datetime | None = None) -> dict[str, Any]:
+        """Close an open incident with a note saying how it was dealt with; returns the incident."""
+        return resolve_incident(self.db, incident_id, note, self._instant(now))
 
     def reload_calendar(self, folders: str | Path | Iterable[str | Path] | None = None) -> list[dict[str, Any]]:
         """Store the year files of *folders* in the database (every file validated first; on an error

@@ -26,6 +26,7 @@ import jinja2
 from jinja2.exceptions import SecurityError
 from jinja2.filters import FILTERS as DEFAULT_FILTERS
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.utils import Namespace
 
 from workflow.beijing import SHANGHAI
 
@@ -146,6 +147,16 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         return result
 
 
+class _Namespace(Namespace):
+    """``namespace()``, the one value a template can grow across loop turns: refused past the output limit."""
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        _tick()
+        if _size(value) > _budget.limits.output_bytes:
+            raise RenderLimit(f"namespace value {name!r} is past {_budget.limits.output_bytes:,} items")
+        super().__setitem__(name, value)
+
+
 def _checked(name: str, width_arg: int) -> Any:
     """A filter whose numeric argument sets the size of what it builds, refused past the limit."""
     original = DEFAULT_FILTERS[name]
@@ -173,6 +184,7 @@ def make_environment(folders: Iterable[Path]) -> ImmutableSandboxedEnvironment:
         lstrip_blocks=False,
     )
     env.globals["range"] = _bounded_range
+    env.globals["namespace"] = _Namespace
     for name, arg in (("center", 1), ("indent", 1), ("wordwrap", 1), ("truncate", 1), ("format", 1)):
         env.filters[name] = _checked(name, arg)
     env.filters["cn_date"] = cn_date
