@@ -146,7 +146,9 @@ def test_sweep_command_runs_one_pass_at_the_given_instant(
     counts = first["counts"]
     assert counts["claimed"] == 2 and counts["reminders"] > 0 and counts["escalations"] > 0
     assert first["counts"]["notices"] > 0 and "sent" not in first["counts"] and first["duration_ms"] > 0
-    assert {r["status"] for r in engine.outbox(item=item.id) if r["cause"].startswith("deadline")} - {"held"} == {"queued"}
+    assert {r["status"] for r in engine.outbox(item=item.id) if r["cause"].startswith("deadline")} - {"held"} == {
+        "queued"
+    }
     second = json.loads(sweep("--json")[1])
     assert second["counts"]["claimed"] == second["counts"]["escalations"] == 0
     assert second["counts"]["sent"] == len(engine.outbox(item=item.id))

@@ -10,6 +10,7 @@ tells each recipient only the latest.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -293,3 +294,34 @@ def test_a_reminder_whose_due_date_has_passed_is_skipped() -> None:
     assert set(_superseded([reminder, reminder], due, after)) == {0, 1}
     assert "已过期限" in _superseded([reminder], due, after)[0]
     assert _superseded([reminder, escalation, timeout], due, after) == {0: "与第1级督办同时到期，只发送最新的通知"}
+
+
+def test_the_cli_lists_held_notices_with_item_unit_and_recipient_and_resolves_incidents(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``duban notices --failed`` names each held notice's item, unit and recipient and its incident;
+    ``duban notices resend`` says it is still held; ``duban notices resolve N --note`` closes the incident."""
+    from workflow.cli import main
+
+    def duban(*args: str) -> tuple[int, str, str]:
+        code = main(["--db", db_url, *args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    assert duban("party", "add", "unit", LEAD)[0] == 0
+    item = json.loads(
+        duban("submit", "suggestion", "--title", "建议", "--proposer", "王芳", "--set", "origin=session", "--json")[1]
+    )
+    assert duban("fire", str(item["id"]), "register")[0] == 0
+    assert duban("fire", str(item["id"]), "assign", "--set", f"lead_unit={LEAD}")[0] == 0
+    code, out, _ = duban("notices", "--failed")
+    assert code == 0 and "[held]" in out and f"item {item['id']}" in out and LEAD in out and "no address yet" in out
+    listed = json.loads(duban("notices", "--failed", "--json")[1])
+    [notice], [incident] = listed["notices"], listed["incidents"]
+    assert (notice["unit"], notice["status"]) == (LEAD, "held") and incident["notice_id"] == notice["id"]
+    code, out, _ = duban("notices", "resend", str(notice["id"]))
+    assert code == 0 and "held" in out
+    code, out, _ = duban("notices", "resolve", str(incident["id"]), "--note", "已电话通知")
+    assert code == 0 and duban("notices", "--failed", "--json")[1].count('"incidents": []') == 1
+    code, _, err = duban("notices", "resolve", str(incident["id"]))
+    assert code == 2 and "no open incident" in err
