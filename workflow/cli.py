@@ -653,6 +653,17 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 1
+    except sa.exc.DBAPIError as exc:  # the transaction was rolled back: say so, and why
+        from workflow.daemon import one_line
+
+        hint = (
+            "; the database is read-only (a read-only file or copy): it can be listed, shown, reported "
+            "and verified, not changed"
+            if "readonly" in str(exc.orig)
+            else ""
+        )
+        print(f"error: the database refused the change, nothing was written: {one_line(exc)}{hint}", file=sys.stderr)
+        return 1
     except Exception as exc:  # the last line of defence: a message, not a traceback
         if os.environ.get("DUBAN_DEBUG"):
             raise

@@ -170,7 +170,11 @@ class Engine:
         """Record *defn* as a version of its kind (once per digest) and return its row id."""
         table = _T["definition"]
         query = sa.select(table.c.id).where(table.c.kind == defn.kind, table.c.digest == defn.digest)
-        for _ in range(3):  # another process may register the same version at the same moment
+        # A version already recorded is only read: opening an Engine takes no write lock, so readers
+        # (duban list, show, audit verify) never queue behind a writer, and a read-only copy opens.
+        with store.reading(self.db) as conn:
+            found = conn.execute(query).scalar()
+        for _ in range(0 if found is not None else 3):  # another process may register it at the same moment
             with self.db.begin() as conn:
                 found = conn.execute(query).scalar()
                 if found is not None:
@@ -197,7 +201,7 @@ class Engine:
                     break
                 except IntegrityError:
                     conn.rollback()
-        else:
+        if found is None:
             raise ConflictError(f"could not register definition {defn.kind!r}: concurrent registrations")
         self._versions[found] = self._compiled(defn, found)
         return int(found)

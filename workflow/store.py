@@ -8,6 +8,7 @@ rows that integrators and reports read.
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -377,8 +378,12 @@ def connect(url: str, *, durability: str = "normal") -> SAEngine:
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
         cur = dbapi_conn.cursor()
-        if not memory:
-            cur.execute("PRAGMA journal_mode=WAL")
+        if not memory and cur.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            try:  # switching writes the file's header: a read-only copy is read in the mode it has
+                cur.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.OperationalError as exc:
+                if "readonly" not in str(exc):
+                    raise
         cur.execute(f"PRAGMA synchronous={DURABILITY[durability]}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
