@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: demo test lint bench bench-quick clean
+.PHONY: demo test check lint bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,12 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest -q
+
+# The edit loop (under 2 minutes): lint, types and the engine's own layers; `make test` runs everything.
+FAST := calendar fields definition templates engine suggestion review_opinion notices clocks due_dates \
+	beijing_dates provisional_holidays readers notice_edges store
+check: lint
+	$(BIN)/pytest -q -m "not slow" $(FAST:%=tests/test_%.py)
 
 $(VENV)/.installed-bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[dev,bench]'

@@ -14,7 +14,7 @@ from conftest import UNITS, snapshot, suggestion, to_handling, unit
 from workflow import Engine, ValidationError
 from workflow.beijing import SHANGHAI, beijing_date, beijing_text
 from workflow.cli import main
-from workflow.notify import cn_date, cn_datetime
+from workflow.render import cn_date, cn_datetime
 from workflow.testing import FakeClock
 
 
