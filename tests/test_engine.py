@@ -77,10 +77,11 @@ def test_role_not_allowed_is_permission_denied(engine: Engine) -> None:
 
 
 def test_unit_may_act_only_on_items_assigned_to_it(engine: Engine) -> None:
-    """Another unit, or a co-unit where the lead unit is required, is denied."""
+    """Another unit cannot even find the item (NotFound, as for an id that does not exist); a co-unit
+    where the lead unit is required is denied."""
     item = to_handling(engine)
     before = snapshot(engine)
-    with pytest.raises(PermissionDenied, match="not assigned this item"):
+    with pytest.raises(NotFound, match=f"^no item {item.id}$"):
         engine.fire(item.id, "record_contact", actor=unit("市卫生健康委员会"), stage="before", method="visit")
     with pytest.raises(PermissionDenied, match="co_unit"):
         engine.fire(item.id, "reply", actor=unit("市民政局"), category="A", text="t", signer="s")
@@ -88,9 +89,9 @@ def test_unit_may_act_only_on_items_assigned_to_it(engine: Engine) -> None:
 
 
 def test_deputy_may_act_only_on_own_items(engine: Engine) -> None:
-    """Only the item's lead deputy (or the office) rates a reply; other deputies are denied."""
+    """Only the item's lead deputy (or the office) rates a reply; to another deputy the item does not exist."""
     item = to_replied(engine)
-    with pytest.raises(PermissionDenied, match="not a proposer"):
+    with pytest.raises(NotFound, match=f"^no item {item.id}$"):
         engine.fire(item.id, "evaluate", actor=Actor("deputy", "陌生人"), result="satisfied")
     assert engine.fire(item.id, "evaluate", actor=Actor("deputy", "王芳"), result="satisfied").state == "evaluated"
 
@@ -276,6 +277,6 @@ def test_fire_many_checks_who_fires_each_item(engine: Engine) -> None:
     """A batch fired by someone who may not fire the trigger is refused as a single fire would be."""
     items = [suggestion(engine) for _ in range(2)]
     with pytest.raises(BatchError) as caught:
-        engine.fire_many("register", [i.id for i in items], actor=unit("市民政局"))
+        engine.fire_many("register", [i.id for i in items], actor=Actor("leader"))
     assert isinstance(caught.value.error, PermissionDenied) and caught.value.exit_code == 2
     assert {engine.get(i.id).state for i in items} == {"submitted"}

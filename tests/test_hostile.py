@@ -36,6 +36,7 @@ from workflow.audit import chain_hash
 from workflow.audit_export import collect, render, visible
 from workflow.fields import FieldSpec
 from workflow.importer import import_file
+from workflow.names import PARTY_FIELDS, hidden, normal_form
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 PARTIES = ("party.unit.lead", "party.unit.co", "party.unit.handler", "party.deputy.lead")
@@ -183,9 +184,17 @@ def html_sound(found: Findings, where: str, page: Page, baseline: Page) -> None:
         found.broken.append(f"{where}: new tags {sorted(extra)}, handlers {sorted(handlers)}")
 
 
+def name_of(text: str) -> str:
+    """*text* as a party name can hold it: without the characters that show nothing (refused in a name,
+    test_names.py), in its stored form (NFKC)."""
+    return normal_form("".join(c for c in text if hidden(c) is None))
+
+
 def stored(eng: Engine, path: str, value: str) -> str:
     if path.startswith("party."):
-        return value[:LONG_UNITS].strip()
+        return name_of(value[:LONG_UNITS])
+    if path.rsplit(".", 1)[-1] in PARTY_FIELDS:  # a field naming a party holds a name
+        return name_of(value)
     return value if spec_of(eng, path).type == "text" else value.strip()
 
 
@@ -421,8 +430,12 @@ def test_the_bad_rows_file_of_a_hostile_import_holds_no_formula_and_imports_back
 
 def test_party_names_are_checked_like_text_fields(engine: Engine) -> None:
     """A unit or deputy name with a NUL character, or too long for the columns it is written to, is refused
-    with a ValidationError naming it when the party is added, instead of failing later on PostgreSQL."""
-    for bad in ("前\x00后", "长" * 60):
-        with pytest.raises(ValidationError) as caught:
-            engine.add_party("unit", bad)
-        assert caught.value.field == "name"
+    with a ValidationError naming it when the party is added, instead of failing later on PostgreSQL; so is
+    every hostile text holding a character that shows nothing (controls, bidi, zero-width, line breaks)."""
+    shows_nothing = [raw for _, raw in CORPUS if hidden(raw.strip()) is not None]
+    assert len(shows_nothing) >= 6
+    for bad in ("前\x00后", "长" * 60, *(raw[:LONG_UNITS] for raw in shows_nothing)):
+        for role in ("unit", "deputy"):
+            with pytest.raises(ValidationError) as caught:
+                engine.add_party(role, bad)
+            assert caught.value.field == "name"

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from conftest import snapshot, unit
 
-from workflow import Actor, Engine, Item, NotFound, PermissionDenied, WorkflowError
+from workflow import Actor, BatchError, Engine, Item, NotFound, PermissionDenied, WorkflowError
 from workflow.cli import main
 from workflow.definition import ROLES, Definition, TransitionSpec
 from workflow.fields import FieldSpec
@@ -253,8 +253,9 @@ def test_every_trigger_by_every_role(engine: Engine, capsys: pytest.CaptureFixtu
     """Every trigger of both lifecycles, tried by each of office, leader, committee, system, the lead
     unit, a co-unit, a unit not assigned to the item, the proposing deputy, a co-signing deputy and
     another deputy, in every state it may fire from: exactly the cells of the expected matrix
-    succeed (and are audited under that actor); every other cell raises PermissionDenied and leaves
-    the database as it was."""
+    succeed (and are audited under that actor); every other cell raises PermissionDenied (NotFound,
+    worded as for an id that does not exist, where the actor may not see the item) and leaves the
+    database as it was."""
     lab = Lab(engine)
     wrong: dict[tuple[str, str, str], list[str]] = {}
     tries = 0
@@ -296,12 +297,27 @@ def try_row(
     def fail(column: str, why: str) -> None:
         wrong.setdefault((kind, key, column), []).append(f"in {source}: {why}")
 
+    def hidden_from(item: Item | None, column: str) -> bool:
+        if item is None:
+            return False
+        try:
+            engine.get(item.id, actor=ACTORS[column])
+        except NotFound:
+            return True
+        return False
+
     probe = fresh()
     before = snapshot(engine)
     for column in (c for c in ACTORS if c not in allowed):
         try:
             attempt(probe, column)
         except PermissionDenied:
+            if hidden_from(probe, column):
+                fail(column, "PermissionDenied on an item it may not see, which is NotFound")
+            continue
+        except NotFound as exc:
+            if not hidden_from(probe, column) or probe is None or str(exc) != f"no item {probe.id}":
+                fail(column, f"NotFound ({exc}) on an item it may see")
             continue
         except WorkflowError as exc:
             fail(column, f"{type(exc).__name__}: {exc}")
@@ -407,22 +423,58 @@ def test_get_on_behalf_of_an_actor_hides_what_they_may_not_see(engine: Engine) -
 
 
 def test_a_unit_cannot_reply_to_or_act_on_an_item_not_assigned_to_it(engine: Engine) -> None:
-    """A unit that was never assigned an item, or was reassigned away from it, is refused every trigger
-    on it (PermissionDenied, nothing written), even one the state allows: it cannot reply for
-    another unit, sign for it, or record a contact on it."""
+    """A unit that was never assigned an item is refused every trigger on it with NotFound, as if it did
+    not exist; one reassigned away from it (which still sees its history) with PermissionDenied; nothing
+    is written, even for a trigger the state allows: it cannot reply for another unit, sign for it, or
+    record a contact on it."""
     ids = world(engine)
     before = snapshot(engine)
-    attempts: list[tuple[str, str, Actor, Data]] = [
-        ("theirs", "reply", unit(LEAD), {"category": "A", "text": "答复", "signer": "局长"}),
-        ("theirs", "record_contact", unit(CO), {"stage": "during", "method": "phone"}),
-        ("moved", "accept", unit(LEAD), {}),  # reassigned to OTHER: LEAD may no longer sign for it
-        ("moved", "record_contact", unit(LEAD), {"stage": "before", "method": "visit"}),
-        ("mine", "submit_co_opinion", unit(OTHER), {"opinion": "同意"}),
-        ("review", "submit_rectification_plan", unit(CO), {"measures": []}),
+    attempts: list[tuple[str, str, Actor, Data, type[WorkflowError]]] = [
+        ("theirs", "reply", unit(LEAD), {"category": "A", "text": "答复", "signer": "局长"}, NotFound),
+        ("theirs", "record_contact", unit(CO), {"stage": "during", "method": "phone"}, NotFound),
+        ("moved", "accept", unit(LEAD), {}, PermissionDenied),  # reassigned to OTHER: may no longer sign for it
+        ("moved", "record_contact", unit(LEAD), {"stage": "before", "method": "visit"}, PermissionDenied),
+        ("mine", "submit_co_opinion", unit(OTHER), {"opinion": "同意"}, NotFound),
+        ("review", "submit_rectification_plan", unit(CO), {"measures": []}, NotFound),
     ]
-    for name, trigger, actor, data in attempts:
-        with pytest.raises(PermissionDenied, match="is not assigned this item"):
+    for name, trigger, actor, data, error in attempts:
+        match = f"^no item {ids[name]}$" if error is NotFound else "is not assigned this item"
+        with pytest.raises(error, match=match):
             engine.fire(ids[name], trigger, actor=actor, data=data)
+    assert snapshot(engine) == before
+
+
+def test_a_batch_or_a_command_line_fire_on_an_unseen_item_is_not_found_as_a_missing_id_is(
+    engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Firing on an item the actor may not see, in a batch (``fire_many``) or with ``duban fire``, fails
+    exactly as for an id that does not exist: the same NotFound message and exit status, whatever the
+    trigger, the expected version or the data, so neither the item's state, its version nor its
+    triggers show; nothing is written."""
+    ids = world(engine)
+    theirs, missing = ids["theirs"], ids["review"] + 1000
+    before = snapshot(engine)
+    contact = {"stage": "before", "method": "visit"}
+    for target in (theirs, missing):
+        batches = [("record_contact", [ids["mine"], target])]  # LEAD may record a contact on its own item
+        batches += [(trigger, [target]) for trigger in ("record_contact", "register", "no_such_trigger")]
+        for trigger, batch in batches:
+            with pytest.raises(BatchError) as caught:
+                engine.fire_many(trigger, batch, actor=unit(LEAD), **contact)
+            assert isinstance(caught.value.error, NotFound) and caught.value.exit_code == 2
+            assert str(caught.value) == f"no item {target} (nothing of the batch of {len(batch)} was written)"
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = main(["--db", db_url, *args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    for target in (theirs, missing):
+        for extra in ([], ["--expect-version", "1"], ["--set", "stage=before", "--set", "method=visit"]):
+            for trigger in ("record_contact", "register"):
+                got = run("fire", str(target), trigger, "--actor", f"unit:{LEAD}", *extra)
+                assert got == (2, "", f"error: no item {target}\n"), (target, trigger, extra)
+    assert run("fire", str(theirs), "evaluate", "--actor", f"deputy:{DEPUTY}")[2] == f"error: no item {theirs}\n"
     assert snapshot(engine) == before
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import snapshot, suggestion, to_handling, to_replied, unit
 
-from workflow import Actor, Engine, InvalidTransition, PermissionDenied, ValidationError
+from workflow import Actor, Engine, InvalidTransition, NotFound, PermissionDenied, ValidationError
 
 LEAD, CO = unit("市交通运输局"), unit("市民政局")
 
@@ -212,9 +212,10 @@ def test_follow_up_review_verifies_promises_and_reopens(engine: Engine) -> None:
 
 
 def test_withdrawal_by_the_lead_deputy(engine: Engine) -> None:
-    """The lead deputy may withdraw the item before it is replied; another deputy may not."""
+    """The lead deputy may withdraw the item before it is replied; another deputy may not (to them the
+    item does not exist)."""
     item = to_handling(engine)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound):
         engine.fire(item.id, "withdraw", actor=Actor("deputy", "李强"))
     assert engine.fire(item.id, "withdraw", actor=Actor("deputy", "王芳"), reason="已解决").state == "withdrawn"
 

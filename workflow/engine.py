@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from transitions import Machine
 
-from workflow import calendars, scope, store
+from workflow import calendars, names, scope, store
 from workflow.audit import (
     GENESIS,
     INSERT_AUDIT,
@@ -71,6 +71,7 @@ _ITEM, _AUDIT, _DEADLINE = _T["item"], _T["audit"], store.TABLES["duban_deadline
 # SET / VALUES columns follow the parameters given at execution.
 #: A unit's name is part of its clocks' subject ("unit:NAME", 64 characters in the store).
 PARTY_NAME_MAX = 59
+_PARTY_LOCK = 0x6475_6261_6E70_7479  # "dubanpty": serialises add_party on PostgreSQL (the look-alike check)
 _SELECT_ITEM = store.Prepared(sa.select(_ITEM).where(_ITEM.c.id == sa.bindparam("w_id")))
 # A fire reads its item locked (FOR UPDATE on PostgreSQL; SQLite's writer lock already holds it): two
 # fires on one item queue instead of both writing sub-rows, where the loser would hit a unique key
@@ -240,27 +241,37 @@ class Engine:
     # ---- parties ----------------------------------------------------------------------------
 
     def add_party(self, role: str, name: str, **details: Any) -> dict[str, Any]:
-        """Add or update a unit (with its chain of responsibility) or a deputy; returns its row."""
+        """Add or update a unit (with its chain of responsibility), a deputy or a leader; returns its row.
+
+        *name* is normalised (:mod:`workflow.names`: NFKC, stripped; refused when it holds a character
+        that shows nothing). A name that is a registered party's after normalising updates that party;
+        a new name that looks like a registered party's of the same role (:func:`~workflow.names.skeleton`)
+        is refused, naming that party."""
         if role not in ("unit", "deputy", "leader"):
             raise ValidationError("role", f"a party is a unit, a deputy or a leader, not {role!r}")
-        if not name or not name.strip():
+        name = names.normal(name, "name")
+        if not name:
             raise ValidationError("name", "a party needs a name")
-        if "\x00" in name or len(name.strip()) > PARTY_NAME_MAX:
-            raise ValidationError(
-                "name", f"a party's name has at most {PARTY_NAME_MAX} characters and no NUL character (\\x00)"
-            )
+        if len(name) > PARTY_NAME_MAX:
+            raise ValidationError("name", f"a party's name has at most {PARTY_NAME_MAX} characters, not {len(name)}")
         table = _T["party"]
         columns = {"principal_leader", "department_head", "handler", "case_leader", "contacts"}
         for key in details:
             if key not in columns:
                 raise ValidationError(key, f"not a party field; fields: {', '.join(sorted(columns))}")
         with self.db.begin() as conn:
-            match = (table.c.role == role, table.c.name == name.strip())
-            if conn.execute(sa.select(table.c.id).where(*match)).first():
+            if conn.dialect.name == "postgresql":  # two processes adding look-alikes at once: one waits
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PARTY_LOCK})
+            same = conn.execute(sa.select(table.c.name).where(table.c.role == role, table.c.name == name)).scalar()
+            if same is None:  # a new name, or one stored before names were normalised, or a look-alike
+                stored = conn.execute(sa.select(table.c.name).where(table.c.role == role)).scalars().all()
+                same = names.registered(name, role, stored)
+            match = (table.c.role == role, table.c.name == (same or name))
+            if same is not None:
                 if details:
                     conn.execute(sa.update(table).where(*match).values(**details))
             else:
-                conn.execute(sa.insert(table).values(role=role, name=name.strip(), **{"contacts": {}, **details}))
+                conn.execute(sa.insert(table).values(role=role, name=name, **{"contacts": {}, **details}))
             row = dict(conn.execute(sa.select(table).where(*match)).one()._mapping)
             release_held(conn, row, self.settings, self._instant(None))
             return row
@@ -374,14 +385,14 @@ class Engine:
 
         Raises InvalidTransition, PermissionDenied, ValidationError, NotFound, or ConflictError
         when *expected_version* is given and the item has moved on (or another process won a race).
+        An item *actor* may not see (:mod:`workflow.scope`) is NotFound, exactly as from :meth:`get`:
+        neither its state, its version nor its triggers show in the error.
         On any error nothing is written. An explicit *at* may not precede the item's last change;
         without one, the clock is read once the item is locked and never goes back before it.
         """
         at = self._written(at)
         with self.db.begin() as conn:
-            item = _LOCK_ITEM.first(conn, {"w_id": item_id})
-            if item is None:
-                raise NotFound(f"no item {item_id}")
+            item = self._lock_visible(conn, item_id, actor)
             if expected_version is not None and item["version"] != expected_version:
                 raise ConflictError(
                     f"item {item_id} is at version {item['version']}, not {expected_version}: "
@@ -417,15 +428,23 @@ class Engine:
             self._sync_calendar(conn)
             for item_id in sorted(own):
                 try:
-                    item = _LOCK_ITEM.first(conn, {"w_id": item_id})
-                    if item is None:
-                        raise NotFound(f"no item {item_id}")
+                    item = self._lock_visible(conn, item_id, actor)
                     when = explicit or max(self._instant(None), item["updated_at"])
                     new = self._fire_in(conn, item, trigger, actor, when, {**shared, **own[item_id]})
                 except WorkflowError as exc:
                     raise BatchError(item_id, exc, len(own)) from exc
                 fired.append(_item({**item, **new}, self._version(item["definition_id"])[0]))
         return fired
+
+    @staticmethod
+    def _lock_visible(conn: sa.Connection, item_id: int, actor: Actor) -> dict[str, Any]:
+        """The item, locked; NotFound, worded as for an id that does not exist, when *actor* may not see it
+        (:mod:`workflow.scope`): checked before anything about the item (state, version, triggers) can
+        reach an error message."""
+        item = _LOCK_ITEM.first(conn, {"w_id": item_id})
+        if item is None or not scope.can_see(conn, actor, item_id):
+            raise NotFound(f"no item {item_id}")
+        return item
 
     def _fire_in(
         self,
@@ -525,7 +544,7 @@ class Engine:
             if value is not None:
                 query = query.where(_ITEM.c[column] == value)
         if unit is not None:
-            a = _T["assignment"]
+            a, unit = _T["assignment"], names.normal(unit, "unit")
             query = query.where(sa.exists().where(a.c.item_id == _ITEM.c.id, a.c.unit == unit, a.c.active))
         with store.reading(self.db) as conn:
             found = conn.execute(query.limit(limit)).all()
@@ -535,6 +554,8 @@ class Engine:
         """Open deadlines (or ``state=`` running / paused / stopped / replaced / None for all), soonest
         first, filtered by ``item``, ``kind``, ``clock``, ``unit``, ``provisional`` and ``overdue_at``
         (deadlines whose period ended by that instant), and to the items *actor* may see."""
+        if filters.get("unit") is not None:
+            filters["unit"] = names.normal(filters["unit"], "unit")
         with store.reading(self.db) as conn:
             rows = conn.execute(scope.restrict(deadline_query(**filters), actor, conn.dialect.name)).mappings().all()
             return [deadline_dict(r, self._version(definition_of(conn, r["item_id"]), conn)[0]) for r in rows]

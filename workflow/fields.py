@@ -2,7 +2,8 @@
 
 Values may arrive typed (from Python) or as strings (from the CLI's ``--set KEY=VALUE``): lists
 as ``a,b,c`` or JSON, records as JSON. Every rejection is a ValidationError naming the field
-(``promises[0].by`` for nested values).
+(``promises[0].by`` for nested values). The fields that name parties (:data:`workflow.names.PARTY_FIELDS`)
+are normalised as party names are, and refused when a name holds a character that shows nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from workflow.calendar import PeriodError, parse_period
 from workflow.errors import ValidationError
+from workflow.names import normal_fields
 
 __all__ = ["DATES", "FIELD_TYPES", "FieldSpec", "check_data"]
 
@@ -184,7 +186,7 @@ def check_data(specs: tuple[FieldSpec, ...], data: Any, where: str = "") -> dict
         value = spec.check(data.get(spec.name), f"{prefix}{spec.name}")
         if value is not None:
             out[spec.name] = value
-    return out
+    return normal_fields(out, prefix)  # a field naming a party holds the name as parties are stored
 
 
 def _json(text: str, path: str) -> Any:

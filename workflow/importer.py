@@ -49,6 +49,7 @@ from workflow.beijing import SHANGHAI, beijing_date
 from workflow.errors import ImportRejected, RowProblem, ValidationError, WorkflowError
 from workflow.fields import check_data
 from workflow.model import Actor
+from workflow.names import differs, lookalike
 from workflow.registry import Context
 from workflow.sheet import Sheet, cell_text, inert, read_sheet
 
@@ -373,8 +374,11 @@ class _Checker:
         column = "proposers" if "proposers" in self.columns else "lead_deputy"
         for person in checked["proposers"]:
             if person not in self.deputies:
-                close = difflib.get_close_matches(person, self.deputies, n=1, cutoff=0.5)  # 王方 ~ 王芳 is 0.5
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                if (alike := lookalike(person, sorted(self.deputies))) is not None:
+                    hint = f" (it only looks like the registered {alike!r}{differs(person, alike)})"
+                else:
+                    close = difflib.get_close_matches(person, self.deputies, n=1, cutoff=0.5)  # 王方 ~ 王芳 is 0.5
+                    hint = f" (did you mean {close[0]!r}?)" if close else ""
                 why = f"{person!r} is not a registered deputy{hint}; register: duban party add deputy {person}"
                 problem(column, why, "deputy")
         return _Row(number, cells, checked, at), problems

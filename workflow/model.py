@@ -21,9 +21,12 @@ class Actor:
 
     def __post_init__(self) -> None:
         from workflow.errors import ValidationError
+        from workflow.names import normal
 
         if self.role not in ACTOR_ROLES:
             raise ValidationError("actor", f"unknown role {self.role!r}; roles are {', '.join(ACTOR_ROLES)}")
+        if self.party is not None:  # a name is matched as stored: normalised (workflow.names)
+            object.__setattr__(self, "party", normal(self.party, "actor") or None)
         if self.role in ("unit", "deputy") and not self.party:
             raise ValidationError("actor", f"a {self.role} acts by name: write {self.role}:NAME")
 

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from workflow import store
 from workflow.calendar import SHANGHAI
 from workflow.errors import ValidationError
+from workflow.names import normal as normal_name
 from workflow.report_defs import FOOTNOTES, SCHEMA, TITLE, rate
 from workflow.report_ledgers import LEADS, Scope, count, ledgers, overdue_units
 from workflow.report_parts import is_split, parts
@@ -474,6 +475,7 @@ def _check(engine: Engine, conn: sa.Connection, options: Mapping[str, Any]) -> F
         )
     units = options.get("units") or ()
     units = (units,) if isinstance(units, str) else tuple(units)
+    units = tuple(normal_name(name, "units") for name in units)
     if units:
         known = set(conn.execute(sa.select(_PARTY.c.name).where(_PARTY.c.role == "unit")).scalars())
         known |= set(conn.execute(sa.select(_A.c.unit).distinct()).scalars())

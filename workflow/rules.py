@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from workflow.audit_rows import record
 from workflow.calendar import SHANGHAI
 from workflow.errors import ValidationError
+from workflow.names import differs, lookalike
 from workflow.registry import Context, Registry
 from workflow.store import AssignmentRow, ContactRow, DeadlineRow, PartyRow, Prepared, ProblemRow, PromiseRow, VoteRow
 
@@ -99,8 +100,12 @@ def _units_valid(ctx: Context) -> None:
     named += [(f"co_units[{i}]", u) for i, u in enumerate(ctx.data.get("co_units", []))]
     for field, unit in named:
         if _UNIT_KNOWN.first(ctx.conn, {"w_name": unit}) is None:
-            close = difflib.get_close_matches(unit, ctx.conn.execute(_UNIT_NAMES).scalars().all(), n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
+            known = ctx.conn.execute(_UNIT_NAMES).scalars().all()
+            if (alike := lookalike(unit, known)) is not None:  # ⺠ for 民, Cyrillic о for o: another name
+                hint = f"it only looks like the registered {alike!r}{differs(unit, alike)}; "
+            else:
+                close = difflib.get_close_matches(unit, known, n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
             raise ValidationError(
                 field, f"unknown unit {unit!r}; {hint}register it first (Engine.add_party / duban party add unit NAME)"
             )
