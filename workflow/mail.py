@@ -43,7 +43,8 @@ def build_message(notice: dict[str, Any], settings: Settings, now: dt.datetime) 
     message = EmailMessage()
     message["Subject"] = notice["subject"]
     message["From"] = settings.mail_from
-    message["To"] = Address(display_name=notice["recipient"] or "", addr_spec=notice["address"])
+    user, _, domain = notice["address"].rpartition("@")  # addr_spec= refuses a Chinese mailbox name
+    message["To"] = Address(display_name=notice["recipient"] or "", username=user, domain=domain)
     message["Date"] = format_datetime(now.astimezone(SHANGHAI))
     # Derived from the key alone, so that a notice sent again carries the same Message-ID.
     digest = hashlib.sha256(notice["key"].encode()).hexdigest()[:32]
@@ -86,7 +87,7 @@ class Mailer:
         host, port = url.hostname or "localhost", url.port or (465 if implicit else 25)
         name = sender_domain(settings.mail_from)
         smtp: _SMTP | _SMTPS = _SMTPS(local_hostname=name, context=tls) if implicit else _SMTP(local_hostname=name)
-        smtp.deadline = self.deadline
+        smtp.deadline, smtp._host = self.deadline, host  # smtplib names the TLS server from _host
         try:
             smtp.connect(host, port)
             if not implicit and parse_qs(url.query).get("starttls", ["0"])[0] in ("1", "true", "yes"):
