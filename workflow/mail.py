@@ -87,7 +87,8 @@ class Mailer:
         host, port = url.hostname or "localhost", url.port or (465 if implicit else 25)
         name = sender_domain(settings.mail_from)
         smtp: _SMTP | _SMTPS = _SMTPS(local_hostname=name, context=tls) if implicit else _SMTP(local_hostname=name)
-        smtp.deadline, smtp._host = self.deadline, host  # smtplib names the TLS server from _host
+        smtp.deadline = self.deadline
+        smtp._host = host  # type: ignore[union-attr]  # smtplib names the TLS server from _host
         try:
             smtp.connect(host, port)
             if not implicit and parse_qs(url.query).get("starttls", ["0"])[0] in ("1", "true", "yes"):
