@@ -218,23 +218,10 @@ _PAGE = (
     'STFangsong, SimSun, serif; font-size: 16px; line-height: 1.8;">\n<div style="max-width: 720px; margin: 0 auto;">'
     "\n{body}\n</div>\n</body>\n</html>\n"
 )
-_INDENT = "\u3000\u3000"
 
 
 def text_html(title: str, text: str) -> str:
-    """The HTML alternative of a notice type that has no body.html: its plain text in the layout of the
-    bundled HTML notices (the heading centred, paragraphs indented, the closing office and date to the
-    right), every character of it escaped."""
-    blocks = [b.splitlines() for b in re.split(r"\n[ \t]*\n", text.strip("\n")) if b.strip()]
-    html: list[str] = []
-    for i, lines in enumerate(blocks):
-        if i == 0 and len(lines) == 1 and len(blocks) > 1:
-            html.append(f'<h1 style="margin: 0 0 24px; text-align: center; font-size: 22px;">{escape(lines[0])}</h1>')
-        elif i == len(blocks) - 1 and i > 0 and len(lines) <= 2:
-            html.append(f'<p style="margin: 32px 0 0; text-align: right;">{"<br>".join(map(escape, lines))}</p>')
-        else:
-            for line in lines:
-                indent = line.startswith(_INDENT)
-                style = "margin: 0 0 8px; text-indent: 2em;" if indent else "margin: 0 0 8px;"
-                html.append(f'<p style="{style}">{escape(line.removeprefix(_INDENT))}</p>')
-    return _PAGE.format(title=escape(title), body="\n".join(html))
+    """The HTML alternative of a notice type that has no body.html: its plain text, every character of
+    it kept (line breaks and the 公文 indents included) and escaped, in the bundled notices' page style."""
+    body = f'<div style="white-space: pre-wrap;">{escape(text.strip(chr(10)))}</div>'
+    return _PAGE.format(title=escape(title), body=body)
