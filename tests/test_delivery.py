@@ -35,7 +35,7 @@ from workflow.channels import Settings
 
 LEAD, CO = "市交通运输局", "市民政局"
 SECRET = "s3cret-共享密钥"
-SENT_NOTHING = {"claimed": 0, "sent": 0, "retry": 0, "failed": 0, "dead": 0}
+SENT_NOTHING = {"claimed": 0, "sent": 0, "retry": 0, "failed": 0, "dead": 0, "deferred": 0}
 HOSTILE = "<script>alert(1)</script>{{ 7*7 }}{% for x in range(2) %}x{% endfor %}"
 
 
@@ -73,7 +73,7 @@ class Mailbox:
         return "250 OK"
 
     def to(self, address: str) -> EmailMessage:
-        (found,) = [m for m in self.messages if m["To"] == address]
+        (found,) = [m for m in self.messages if m["To"].addresses[0].addr_spec == address]
         return found
 
 
@@ -239,7 +239,9 @@ def test_smtp_server_down_retries_until_dead_then_retry_sends_it(open_engine: Ca
     max_attempts, is dead with an incident. ``retry`` queues it again and resolves the incident; once the
     server is up the notice is sent."""
     port = free_port()
-    eng = open_engine(smtp_url=f"smtp://127.0.0.1:{port}", max_attempts=3, backoff_seconds=10, timeout_seconds=5)
+    eng = open_engine(
+        smtp_url=f"smtp://127.0.0.1:{port}", max_attempts=3, backoff_seconds=10, backoff_jitter=0, timeout_seconds=5
+    )
     staff(eng, {"handler": "sunli@jt.example"})
     item = assigned(eng, co_units=())
     assert eng.dispatch(T0) == {**SENT_NOTHING, "claimed": 1, "retry": 1}
@@ -278,7 +280,7 @@ def test_a_mail_sent_again_keeps_its_message_id(open_engine: Callable[..., Engin
         staff(eng, {"handler": "sunli@jt.example"})
         assigned(eng, co_units=())
         assert eng.dispatch(T0)["retry"] == 1
-        assert eng.dispatch(T0 + seconds(60))["sent"] == 1
+        assert eng.dispatch(T0 + seconds(60 * 1.2))["sent"] == 1  # backoff_seconds, with the most jitter
     first, second = box.messages
     assert first["X-Duban-Idempotency-Key"] == second["X-Duban-Idempotency-Key"] == only(eng.outbox())["key"]
     assert first["Message-ID"] == second["Message-ID"]
@@ -318,9 +320,10 @@ def test_webhook_posts_signed_json_with_the_idempotency_key(open_engine: Callabl
 
 def test_webhook_unavailable_backs_off_exactly_then_succeeds(open_engine: Callable[..., Engine]) -> None:
     """A receiver that answers 503 twice: the notice goes back to the queue, due again after backoff_seconds,
-    then after twice that; it is not sent before, and the third dispatch delivers it with the same key."""
+    then after twice that (no jitter configured); it is not sent before, and the third dispatch delivers it
+    with the same key."""
     with Hooks(statuses=(503, 503)) as hooks:
-        eng = open_engine(webhook_secret=SECRET, backoff_seconds=60)
+        eng = open_engine(webhook_secret=SECRET, backoff_seconds=60, backoff_jitter=0)
         staff(eng, {"handler": hooks.url})
         assigned(eng, co_units=())
         assert eng.dispatch(T0) == {**SENT_NOTHING, "claimed": 1, "retry": 1}
@@ -347,7 +350,7 @@ def test_webhook_client_errors_fail_at_once_except_timeout_and_rate_limit(
     """A receiver's 4xx refusal fails the notice at once with an incident (retrying cannot help); 408 and 429
     are temporary and retried."""
     with Hooks(statuses=(status,)) as hooks:
-        eng = open_engine(webhook_secret=SECRET)
+        eng = open_engine(webhook_secret=SECRET, backoff_jitter=0)
         staff(eng, {"handler": hooks.url})
         item = assigned(eng, co_units=())
         assert eng.dispatch(T0) == {**SENT_NOTHING, "claimed": 1, outcome: 1}

@@ -212,9 +212,12 @@ class Daemon:
         self.last_error = None
 
     def _dispatch(self, now: dt.datetime) -> None:
+        """Dispatch batch after batch, each over one SMTP connection and at the clock's time then: a
+        batch's leases run from when it claims, not from when the job started."""
         total: dict[str, int] = {}
         while True:
             counts = self.engine.dispatch(now, limit=DISPATCH_LIMIT)
+            now = self.engine.clock()
             for key, value in counts.items():
                 total[key] = total.get(key, 0) + value
             if counts["claimed"] < DISPATCH_LIMIT or self._stopping:

@@ -23,8 +23,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from workflow.beijing import beijing_date
 from workflow.errors import DefinitionError
+from workflow.notice_key import notice_key as make_key
 from workflow.notice_samples import sample_variables
-from workflow.render import LIMITS, Limits, cn_date, make_environment, render_limited
+from workflow.render import LIMITS, Limits, cn_date, make_environment, render_limited, text_html
 from workflow.store import TABLES, Prepared
 from workflow.yamlfile import LocatedYAML
 
@@ -232,7 +233,8 @@ class Notices:
         # One line whatever the item's text holds: a line break in a mail header is refused (or, in a
         # folder-delivered notice, would start a header of its own).
         subject = " ".join(parts["subject.txt"].strip().splitlines())
-        return Rendered(subject, parts["body.txt"], parts.get("body.html"))
+        # Every notice has an HTML alternative: the type's own body.html, or its text in the HTML layout.
+        return Rendered(subject, parts["body.txt"], parts.get("body.html") or text_html(subject, parts["body.txt"]))
 
     def _render_part(self, key: str, part: str, given: Mapping[str, Any]) -> str:
         template = self._templates[(key, part)]
@@ -272,7 +274,7 @@ class Notices:
         rows: list[dict[str, Any]] = []
         incidents: list[dict[str, Any]] = []
         for r in recipients:
-            notice_key = f"{cause}:{key}:{r.role}:{r.unit or ''}:{r.name}"
+            notice_key = make_key(cause, key, r.role, r.unit, r.name)
             try:
                 rendered = self.render(key, {**variables, "recipient": r.as_variable()})
             except RenderFailed as exc:

@@ -27,10 +27,11 @@ from jinja2.exceptions import SecurityError
 from jinja2.filters import FILTERS as DEFAULT_FILTERS
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import Namespace
+from markupsafe import escape
 
 from workflow.beijing import SHANGHAI
 
-__all__ = ["Limits", "RenderLimit", "cn_date", "cn_datetime", "make_environment", "render_limited"]
+__all__ = ["Limits", "RenderLimit", "cn_date", "cn_datetime", "make_environment", "render_limited", "text_html"]
 
 
 class RenderLimit(SecurityError):
@@ -209,3 +210,18 @@ def _capped(chunks: Iterator[str], limit: int) -> Iterator[str]:
             raise RenderLimit(f"the output is past {limit:,} bytes")
         _tick()
         yield chunk
+
+
+_PAGE = (
+    '<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n<title>{title}</title>\n</head>\n'
+    '<body style="margin: 0; padding: 24px; background-color: #ffffff; color: #000000; font-family: FangSong, '
+    'STFangsong, SimSun, serif; font-size: 16px; line-height: 1.8;">\n<div style="max-width: 720px; margin: 0 auto;">'
+    "\n{body}\n</div>\n</body>\n</html>\n"
+)
+
+
+def text_html(title: str, text: str) -> str:
+    """The HTML alternative of a notice type that has no body.html: its plain text, every character of
+    it kept (line breaks and the 公文 indents included) and escaped, in the bundled notices' page style."""
+    body = f'<div style="white-space: pre-wrap;">{escape(text.strip(chr(10)))}</div>'
+    return _PAGE.format(title=escape(title), body=body)
