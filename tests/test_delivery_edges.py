@@ -336,6 +336,24 @@ def test_two_units_and_names_that_once_shared_a_key_each_get_their_notice(
     assert len({r["key"] for r in rows}) == 2
 
 
+def test_a_recipient_with_a_very_long_name_still_gets_one_notice_with_a_key_that_fits(
+    engine_with: Callable[..., Engine],
+) -> None:
+    """Two handlers whose long names differ only at the end each get their notice: a key past the outbox
+    column's length is shortened with a digest of the whole, so it fits (on PostgreSQL too) and stays
+    one key per notice; firing the same cause twice never doubles it."""
+    eng = engine_with()
+    eng.add_party("unit", "市局甲", handler="承办" * 120 + "甲", contacts={"handler": "a@jt.example"})
+    eng.add_party("unit", "市局乙", handler="承办" * 120 + "乙", contacts={"handler": "b@jt.example"})
+    item = eng.submit("suggestion", title="关于增加通勤班车密度的建议", origin="session", proposers=["王芳"])
+    eng.fire(item.id, "register")
+    eng.fire(item.id, "assign", lead_unit="市局甲", co_units=["市局乙"])
+    rows = eng.outbox(item=item.id)
+    assert sorted(r["address"] for r in rows) == ["a@jt.example", "b@jt.example"]
+    assert len({r["key"] for r in rows}) == 2 and all(len(r["key"]) <= 200 for r in rows)
+    assert {r["recipient"] for r in rows} == {"承办" * 120 + "甲", "承办" * 120 + "乙"}
+
+
 def test_an_ordinary_notice_keeps_the_key_earlier_versions_gave_it(engine_with: Callable[..., Engine]) -> None:
     """For units and names without ``:`` or ``%`` (all real ones) the key is exactly what earlier versions
     wrote, ``cause:type:role:unit:name``: a notice queued before an upgrade is recognised after it, and

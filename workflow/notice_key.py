@@ -8,11 +8,20 @@ four colons, and unit ``市局:张`` with handler ``三`` no longer has the key 
 ``张:三``. A part without ``%`` or ``:`` (every real unit and name so far) reads as itself, so a notice
 queued before the escaping has the key it would be given now: the key's unique index still stops it
 from being queued twice (the daily 逾期通报 relies on it alone).
+
+A key longer than the column holds (:data:`MAX`; a handler's name may be long) keeps its beginning and
+ends in ``~`` and the SHA-256 of the whole key: still one key per notice, and one that fits.
 """
 
 from __future__ import annotations
 
-__all__ = ["notice_key"]
+import hashlib
+
+__all__ = ["MAX", "notice_key"]
+
+#: The outbox's key column (``duban_notice.key``) holds this many characters.
+MAX = 200
+_DIGEST = 64
 
 
 def _part(text: str) -> str:
@@ -20,4 +29,7 @@ def _part(text: str) -> str:
 
 
 def notice_key(cause: str, kind: str, role: str, unit: str | None, name: str) -> str:
-    return ":".join([cause, *map(_part, (kind, role, unit or "", name))])
+    key = ":".join([cause, *map(_part, (kind, role, unit or "", name))])
+    if len(key) <= MAX:
+        return key
+    return f"{key[: MAX - _DIGEST - 1]}~{hashlib.sha256(key.encode()).hexdigest()}"
