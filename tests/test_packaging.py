@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import sysconfig
+import re
 import zipfile
 from pathlib import Path
 
@@ -30,6 +31,7 @@ def test_wheel_ships_definitions_and_templates_and_runs(tmp_path: Path) -> None:
     assert "workflow/_data/definitions/calendars/2026.yaml" in names
     assert any(n.startswith("workflow/_data/notifications/") for n in names)
     assert any(n.startswith("workflow/migrations/versions/") for n in names)
+    assert "workflow/py.typed" in names  # type checkers read the package's own annotations
 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
@@ -73,3 +75,20 @@ def test_wheel_ships_definitions_and_templates_and_runs(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0 and done.stdout.startswith("2026-06-22"), done.stderr
+
+
+def test_the_package_exports_every_class_the_readme_names() -> None:
+    """Every error, result and settings class the README tells a user to catch or use
+    (`ImportRejected`, `FollowupReport`, `SweepResult`, `Settings`, …) imports from ``workflow`` itself
+    and is in its ``__all__``; `Actor.parse` reads ``ROLE[:PARTY]`` and `fire_many` is documented."""
+    import workflow
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`([A-Z][a-z]+(?:[A-Z][a-z]+)+)`", readme))
+    classes = {n for n in named if isinstance(getattr(workflow, n, None), type)}
+    missing = {n for n in named if n.endswith(("Error", "Rejected", "Report", "Result", "Problem", "Blocked"))}
+    assert missing <= set(workflow.__all__), sorted(missing - set(workflow.__all__))
+    assert classes <= set(workflow.__all__)
+    assert {"ImportRejected", "FollowupReport", "SweepResult", "Settings", "RowProblem"} <= set(workflow.__all__)
+    assert workflow.Actor.parse("unit:市民政局") == workflow.Actor("unit", "市民政局")
+    assert "fire_many" in readme and workflow.Engine.fire_many.__doc__

@@ -6,7 +6,9 @@ item = eng.submit("suggestion", title="增加通勤班车密度", origin="sessio
 eng.fire(item.id, "register")
 """
 
+from workflow.backup import BackupError
 from workflow.calendar import Calendar, Due, Period, parse_period
+from workflow.channels import Settings
 from workflow.deadlines import DueStep
 from workflow.definition import Definition, load_definition, parse_definition
 from workflow.engine import Engine
@@ -15,18 +17,24 @@ from workflow.errors import (
     ConflictError,
     DaemonConflict,
     DefinitionError,
+    ImportRejected,
     InvalidTransition,
     NotFound,
     PermissionDenied,
+    RowProblem,
     ValidationError,
     WorkflowError,
 )
+from workflow.migrate import MigrationBlocked
 from workflow.model import Actor, AuditEntry, Item, ItemDetail
 from workflow.registry import Context, Registry
+from workflow.reports import FollowupReport
+from workflow.sweep import SweepResult
 
 __all__ = [
     "Actor",
     "AuditEntry",
+    "BackupError",
     "BatchError",
     "Calendar",
     "ConflictError",
@@ -37,13 +45,19 @@ __all__ = [
     "Due",
     "DueStep",
     "Engine",
+    "FollowupReport",
+    "ImportRejected",
     "InvalidTransition",
     "Item",
     "ItemDetail",
+    "MigrationBlocked",
     "NotFound",
     "Period",
     "PermissionDenied",
     "Registry",
+    "RowProblem",
+    "Settings",
+    "SweepResult",
     "ValidationError",
     "WorkflowError",
     "load_definition",
