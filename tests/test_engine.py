@@ -280,3 +280,24 @@ def test_fire_many_checks_who_fires_each_item(engine: Engine) -> None:
         engine.fire_many("register", [i.id for i in items], actor=Actor("leader"))
     assert isinstance(caught.value.error, PermissionDenied) and caught.value.exit_code == 2
     assert {engine.get(i.id).state for i in items} == {"submitted"}
+
+
+def test_an_actor_may_be_given_as_its_role_party_string(engine: Engine) -> None:
+    """Every method taking an actor takes its ``ROLE[:PARTY]`` string too (``"office"``, ``"unit:市民政局"``),
+    exactly as the shell's --actor; anything else (a number, a dict, an unknown role) is a ValidationError
+    naming ``actor``, and nothing is written."""
+    item = to_handling(engine)
+    assert engine.fire(item.id, "record_contact", actor="unit:市交通运输局", stage="before", method="visit")
+    assert engine.get(item.id, actor="unit:市交通运输局").id == item.id
+    assert [i.id for i in engine.items(actor="unit:市交通运输局")] == [item.id]
+    assert engine.deadlines(actor="unit:市民政局") == engine.deadlines(actor=unit("市民政局"))
+    with pytest.raises(NotFound):
+        engine.get(item.id, actor="unit:市卫生健康委员会")
+    own = engine.submit("suggestion", actor="deputy:王芳", title="社区食堂", origin="session", proposers=["王芳"])
+    assert own.data["proposers"] == ["王芳"]
+    before = snapshot(engine)
+    for bad in (7, {"role": "office"}, "mayor", "unit"):
+        with pytest.raises(ValidationError) as caught:
+            engine.fire(item.id, "record_contact", actor=bad, stage="before", method="visit")  # type: ignore[arg-type]
+        assert caught.value.field == "actor"
+    assert snapshot(engine) == before

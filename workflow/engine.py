@@ -323,15 +323,16 @@ class Engine:
         self,
         kind: str,
         *,
-        actor: Actor = OFFICE,
+        actor: Actor | str = OFFICE,
         at: dt.datetime | None = None,
         data: Mapping[str, Any] | None = None,
         **fields: Any,
     ) -> Item:
-        """Create an item of *kind* from its submission fields; returns it in its initial state."""
+        """Create an item of *kind* from its submission fields; returns it in its initial state.
+        *actor* is an :class:`Actor` or its ``ROLE[:PARTY]`` string, here and in every method taking one."""
         at = self._written(at) or self._instant(None)
         with self.db.begin() as conn:
-            return self._submit_in(conn, kind, actor, at, {**(data or {}), **fields})
+            return self._submit_in(conn, kind, Actor.of(actor), at, {**(data or {}), **fields})
 
     def _submit_in(
         self, conn: sa.Connection, kind: str, actor: Actor, at: dt.datetime, data: Mapping[str, Any]
@@ -375,7 +376,7 @@ class Engine:
         item_id: int,
         trigger: str,
         *,
-        actor: Actor = OFFICE,
+        actor: Actor | str = OFFICE,
         at: dt.datetime | None = None,
         expected_version: int | None = None,
         data: Mapping[str, Any] | None = None,
@@ -390,7 +391,7 @@ class Engine:
         On any error nothing is written. An explicit *at* may not precede the item's last change;
         without one, the clock is read once the item is locked and never goes back before it.
         """
-        at = self._written(at)
+        at, actor = self._written(at), Actor.of(actor)
         with self.db.begin() as conn:
             item = self._lock_visible(conn, item_id, actor)
             if expected_version is not None and item["version"] != expected_version:
@@ -409,7 +410,7 @@ class Engine:
         trigger: str,
         items: Mapping[int, Mapping[str, Any]] | Iterable[int],
         *,
-        actor: Actor = OFFICE,
+        actor: Actor | str = OFFICE,
         at: dt.datetime | None = None,
         data: Mapping[str, Any] | None = None,
         **fields: Any,
@@ -421,7 +422,7 @@ class Engine:
         is written. Items are taken in id order (so two batches never wait on each other) and the
         result follows that order."""
         own = items if isinstance(items, Mapping) else {item_id: {} for item_id in items}
-        shared = {**(data or {}), **fields}
+        shared, actor = {**(data or {}), **fields}, Actor.of(actor)
         explicit = self._written(at)
         fired: list[Item] = []
         with self.db.begin() as conn:
@@ -486,9 +487,10 @@ class Engine:
 
     # ---- reading ----------------------------------------------------------------------------
 
-    def get(self, item_id: int, *, actor: Actor | None = None) -> ItemDetail:
+    def get(self, item_id: int, *, actor: Actor | str | None = None) -> ItemDetail:
         """Everything about one item: state, data, units, promises, problems, contacts, votes, history.
         With *actor*, an item they may not see (:mod:`workflow.scope`) is NotFound, as if absent."""
+        actor = None if actor is None else Actor.of(actor)
         with store.reading(self.db) as conn:
             row = _SELECT_ITEM.first(conn, {"w_id": item_id})
             if row is None or not scope.can_see(conn, actor, item_id):
@@ -535,10 +537,11 @@ class Engine:
         year: int | None = None,
         key_supervised: bool | None = None,
         limit: int | None = None,
-        actor: Actor | None = None,
+        actor: Actor | str | None = None,
     ) -> list[Item]:
         """Items matching every filter given, oldest first. *unit* matches active assignments; *actor*
         keeps only what they may see (:mod:`workflow.scope`: a unit its items, a deputy theirs)."""
+        actor = None if actor is None else Actor.of(actor)
         query = scope.restrict(sa.select(_ITEM).order_by(_ITEM.c.id), actor, self.db.dialect.name)
         for column, value in (("kind", kind), ("state", state), ("year", year), ("key_supervised", key_supervised)):
             if value is not None:
@@ -550,10 +553,11 @@ class Engine:
             found = conn.execute(query.limit(limit)).all()
             return [_item(r._mapping, self._version(r.definition_id, conn)[0]) for r in found]
 
-    def deadlines(self, *, actor: Actor | None = None, **filters: Any) -> list[dict[str, Any]]:
+    def deadlines(self, *, actor: Actor | str | None = None, **filters: Any) -> list[dict[str, Any]]:
         """Open deadlines (or ``state=`` running / paused / stopped / replaced / None for all), soonest
         first, filtered by ``item``, ``kind``, ``clock``, ``unit``, ``provisional`` and ``overdue_at``
         (deadlines whose period ended by that instant), and to the items *actor* may see."""
+        actor = None if actor is None else Actor.of(actor)
         if filters.get("unit") is not None:
             filters["unit"] = names.normal(filters["unit"], "unit")
         with store.reading(self.db) as conn:

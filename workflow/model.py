@@ -36,6 +36,20 @@ class Actor:
         role, _, party = text.partition(":")
         return cls(role.strip(), party.strip() or None)
 
+    @classmethod
+    def of(cls, actor: Actor | str) -> Actor:
+        """*actor* itself, or read from ``ROLE[:PARTY]`` (``"office"``, ``"unit:市民政局"``); anything else is a
+        ValidationError naming ``actor``."""
+        if isinstance(actor, Actor):
+            return actor
+        if isinstance(actor, str):
+            return cls.parse(actor)
+        from workflow.errors import ValidationError
+
+        raise ValidationError(
+            "actor", f"an actor is an Actor or a 'ROLE[:PARTY]' string such as 'unit:市民政局', not {actor!r}"
+        )
+
     def __str__(self) -> str:
         return f"{self.role}:{self.party}" if self.party else self.role
 
