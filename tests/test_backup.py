@@ -229,3 +229,58 @@ def test_a_sqlite_backup_is_one_self_contained_file(tmp_path: Path) -> None:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert not (tmp_path / "copy.db-wal").exists()
+
+
+def _foreign(url: str, *statements: str) -> None:
+    """Run SQL on *url* as a hand editor (or another program) would."""
+    db = sa.create_engine(url)
+    try:
+        with db.begin() as conn:
+            for statement in statements:
+                conn.exec_driver_sql(statement)
+    finally:
+        db.dispose()
+
+
+@pytest.mark.parametrize("kind", ["trigger", "view"])
+def test_restore_refuses_a_backup_carrying_a_trigger_or_view(
+    kind: str,
+    engine: Engine,
+    db_url: str,
+    tmp_path: Path,
+    fresh: Callable[[str], str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """duban creates no trigger, rule or view on its tables; a backup carrying one (it could change what duban
+    writes, behind the audit's back) is refused on restore with a one-line message naming each one, its table
+    and how to go on, and the target database is left as it was (nothing restored, exit 1)."""
+    if is_pg(db_url):
+        pg_tools()
+    to_handling(engine)
+    pg = is_pg(db_url)
+    if kind == "view":
+        _foreign(db_url, "CREATE VIEW duban_open AS SELECT id, title FROM duban_item")
+        named = ["view 'duban_open'" if pg else "view 'duban_open' on duban_item"]
+    elif pg:
+        _foreign(
+            db_url,
+            "CREATE FUNCTION keep_it_fn() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$",
+            "CREATE TRIGGER keep_it_kept BEFORE UPDATE ON duban_promise FOR EACH ROW EXECUTE FUNCTION keep_it_fn()",
+            "CREATE RULE no_votes AS ON INSERT TO duban_vote DO INSTEAD NOTHING",
+        )
+        named = ["trigger 'keep_it_kept' on duban_promise", "rule 'no_votes' on duban_vote"]
+    else:
+        _foreign(db_url, "CREATE TRIGGER keep_it_kept AFTER UPDATE ON duban_promise BEGIN SELECT 1; END")
+        named = ["trigger 'keep_it_kept' on duban_promise"]
+    saved = tmp_path / "carried.backup"
+    assert main(["--db", db_url, "backup", str(saved)]) == 0
+    target = fresh("target")
+    assert main(["--db", target, "init"]) == 0
+    before = rows(target)
+    capsys.readouterr()
+    assert main(["--db", target, "restore", "--force", str(saved)]) == 1  # --force does not let it through
+    out, err = capsys.readouterr()
+    assert err.startswith(f"error: {saved} carries ") and err.count("\n") == 1 and "Traceback" not in out + err
+    assert all(name in err for name in named), err
+    assert "nothing was restored" in err and ("pg_restore --use-list" in err if pg else "DROP TRIGGER" in err)
+    assert rows(target) == before

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -27,7 +28,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from workflow.audit import AuditBreak, verify_chain
+from workflow.audit import AuditBreak, foreign_triggers, verify_chain
 from workflow.errors import ValidationError, WorkflowError
 from workflow.store import TABLES, VERSION_TABLE, head_revision
 
@@ -214,9 +215,11 @@ def _sqlite_restore(url: str, source: Path, force: bool) -> Copied:
         db = sa.create_engine(f"sqlite:///{staged}")
         try:
             with db.connect() as conn:
+                foreign = foreign_triggers(conn) + _sqlite_views(conn)
                 items, audits, breaks = verify_chains(conn)
         finally:
             db.dispose()
+        _refuse_foreign(source, foreign, "sqlite")
         if breaks:
             raise BackupError(f"{source} is damaged: {breaks[0]}; nothing was restored")
         with _sqlite(staged) as tmp, _sqlite(path) as dst:
@@ -256,6 +259,34 @@ def _held(conn: sqlite3.Connection) -> str:
     ):
         counts.append(f"{tables} tables of another application")
     return " and ".join(counts)
+
+
+def _sqlite_views(conn: sa.Connection) -> list[str]:
+    """Every view named like one of duban's tables or reading one (duban makes none), as ``view NAME on TABLE``."""
+    found = []
+    for name, sql in conn.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'view' ORDER BY name"):
+        tables = sorted(set(re.findall(r"\bduban_\w+", sql or "", re.IGNORECASE)))
+        if tables or name.lower().startswith("duban_"):
+            found.append(f"view {name!r} on {', '.join(tables) or name}")
+    return found
+
+
+def _refuse_foreign(source: Path, found: list[str], kind: str) -> None:
+    """Refuse a backup carrying triggers, rules or views on duban's tables: duban creates none, and one could
+    rewrite later writes (or what is read back) behind the audit's back."""
+    if not found:
+        return
+    if kind == "sqlite":
+        fix = "drop them in a copy of it (sqlite3 COPY 'DROP TRIGGER name', 'DROP VIEW name') and restore the copy"
+    else:
+        fix = (
+            f"list the archive (pg_restore --list {source} > keep.list), delete their lines, and restore it "
+            "yourself with pg_restore --use-list=keep.list"
+        )
+    raise BackupError(
+        f"{source} carries {'; '.join(found)}: duban creates no triggers, rules or views, so these came from "
+        f"elsewhere and could change what duban writes; nothing was restored. If you trust the backup, {fix}"
+    )
 
 
 def _not_newer(revision: str, source: Path) -> None:
@@ -301,8 +332,11 @@ def _shown(command: list[str]) -> str:
     return " ".join(f"'{c}'" if any(ch in c for ch in "*?&; ") else c for c in command)
 
 
-def _run(name: str, url: str, file: Path, *extra: str, shown: Path | None = None) -> None:
+def _run(name: str, url: str, file: Path, *extra: str, shown: Path | None = None, list_only: bool = False) -> str:
+    """Run pg_dump or pg_restore; its standard output. With *list_only*, ``pg_restore --list FILE`` alone."""
     command, env = pg_command(name, url, file, *extra)
+    if list_only:
+        command = [name, "--list", str(file)]
     tool = pg_tool(name)
     if tool is None:
         yourself = _shown(pg_command(name, url, shown or file, *extra)[0])
@@ -318,6 +352,7 @@ def _run(name: str, url: str, file: Path, *extra: str, shown: Path | None = None
     if done.returncode:
         lines = [line for line in done.stderr.splitlines() if line.strip()] or [f"exit status {done.returncode}"]
         raise BackupError(f"{name} failed: {lines[0].strip()}")
+    return done.stdout
 
 
 def _pg_backup(url: str, target: Path) -> Copied:
@@ -345,6 +380,7 @@ def _pg_restore(url: str, source: Path, force: bool) -> Copied:
         if f.read(5) != b"PGDMP":
             raise ValidationError("FILE", f"{source}: not a pg_dump custom-format archive (make one with duban backup)")
     started = time.monotonic()
+    _refuse_foreign(source, _archive_foreign(url, source), "postgresql")
     db = sa.create_engine(url)
     try:
         with db.connect() as conn:
@@ -379,6 +415,22 @@ def _pg_restore(url: str, source: Path, force: bool) -> Copied:
         time.monotonic() - started,
         revision,
     )
+
+
+#: The entries of a pg_dump archive's table of contents that duban never creates: ``ID; OID OID TYPE SCHEMA …``
+_FOREIGN_TOC = re.compile(r"^\d+; \d+ \d+ (TRIGGER|RULE|POLICY|VIEW|MATERIALIZED VIEW) \S+ (.*)$")
+
+
+def _archive_foreign(url: str, source: Path) -> list[str]:
+    """The triggers, rules, row policies and views a pg_dump archive carries (``pg_restore --list`` reads its
+    table of contents without touching a database), as ``trigger NAME on TABLE``."""
+    found = []
+    for line in _run("pg_restore", url, source, list_only=True).splitlines():
+        if match := _FOREIGN_TOC.match(line.strip()):
+            kind, rest = match.group(1).lower(), match.group(2).split(" ")  # TABLE [NAME] OWNER
+            named = len(rest) >= 3 and kind not in ("view", "materialized view")
+            found.append(f"{kind} {' '.join(rest[1:-1])!r} on {rest[0]}" if named else f"{kind} {rest[0]!r}")
+    return found
 
 
 def _safe(url: str) -> str:

@@ -95,12 +95,32 @@ class PeriodError(ValueError):
     """A period string could not be read."""
 
 
+#: The longest period duban counts: a statutory period is days, months or a few years, and a longer one
+#: (a typo, hostile input) would only run the calendar's arithmetic out of its range.
+MAX_PERIOD_YEARS = 100
+#: How many of each unit make a year, for that limit (a year has at most 366 days, of which fewer work).
+_YEARS: dict[str, int] = {"days": 366, "working_days": 366, "months": 12, "years": 1}
+
+
 @dataclass(frozen=True, slots=True)
 class Period:
     """A legal period: a positive whole number of days, working days, months or years."""
 
     amount: int
     unit: Unit
+
+    def __post_init__(self) -> None:
+        if self.unit not in _YEARS:
+            raise PeriodError(f"a period's unit is days, working_days, months or years, not {self.unit!r}")
+        if isinstance(self.amount, bool) or not isinstance(self.amount, int) or self.amount <= 0:
+            raise PeriodError(
+                f"a period is a positive whole number of {self.unit.replace('_', ' ')}, not {self.amount!r}"
+            )
+        if self.amount > MAX_PERIOD_YEARS * _YEARS[self.unit]:
+            raise PeriodError(
+                f"the period '{self}' is longer than {MAX_PERIOD_YEARS} years, the longest duban counts: "
+                f"write at most {MAX_PERIOD_YEARS} years ({MAX_PERIOD_YEARS * 12} months)"
+            )
 
     def __str__(self) -> str:
         unit = self.unit.replace("_", " ")

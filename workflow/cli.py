@@ -615,14 +615,26 @@ def dispatch_command(
 @app.command()
 def demo(
     db: Annotated[
-        str, typer.Option("--db", help="Where to write the demo database (recreated).")
+        str,
+        typer.Option(
+            "--db",
+            metavar="URL",
+            help="Where to write the demo database (recreated) [default: its own file, sqlite:///duban-demo.db].",
+        ),
     ] = "sqlite:///duban-demo.db",
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a database that holds items or parties (they are deleted).")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Walk realistic items through every path of both lifecycles over a simulated year."""
+    """Walk realistic items through every path of both lifecycles over a simulated year.
+
+    It never touches the global --db / DUBAN_DB, and refuses a database holding items or parties unless --force.
+    """
     from workflow.demo import run_demo
 
-    summary = run_demo(db, echo=None if as_json else out.print)
+    _check_url(db)
+    summary = run_demo(db, echo=None if as_json else out.print, force=force)
     if as_json:
         _emit(True, summary, "")
 

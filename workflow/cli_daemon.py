@@ -6,6 +6,7 @@ Imported by :mod:`workflow.cli`, which owns the ``app`` they are added to.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -13,6 +14,19 @@ from rich.table import Table
 
 from workflow.beijing import beijing_text
 from workflow.cli import INT_MAX, AllowFutureOpt, JsonOpt, _emit, _engine, app, out, written_when
+from workflow.daemon import MAX_INTERVAL, MAX_STALE_AFTER
+
+
+def _seconds(most: float) -> Callable[[float | None], float | None]:
+    """An option's check: a number of seconds above 0 and at most *most* (not inf, nan, 0 or negative)."""
+
+    def check(value: float | None) -> float | None:
+        if value is not None and not 0 < value <= most:
+            span = "a day" if most == MAX_INTERVAL else "a week"
+            raise typer.BadParameter(f"must be a number of seconds above 0 and at most {most:g} ({span}), not {value}")
+        return value
+
+    return check
 
 
 @app.command("sweep")
@@ -38,9 +52,17 @@ def daemon_command(
     daemon_id: Annotated[
         str | None, typer.Option("--id", help="This daemon's name in the heartbeat table [default: HOST-PID].")
     ] = None,
-    interval: Annotated[float, typer.Option("--interval", min=0.001, help="Seconds between sweeps.")] = 60.0,
+    interval: Annotated[
+        float,
+        typer.Option("--interval", callback=_seconds(MAX_INTERVAL), help="Seconds between sweeps (at most a day)."),
+    ] = 60.0,
     dispatch_interval: Annotated[
-        float, typer.Option("--dispatch-interval", min=0.001, help="Seconds between sending the outbox.")
+        float,
+        typer.Option(
+            "--dispatch-interval",
+            callback=_seconds(MAX_INTERVAL),
+            help="Seconds between sending the outbox (at most a day).",
+        ),
     ] = 30.0,
     batch: Annotated[int, typer.Option("--batch", min=1, max=INT_MAX, help="Deadlines claimed at a time.")] = 500,
     stale_after: Annotated[
@@ -48,6 +70,7 @@ def daemon_command(
         typer.Option(
             "--stale-after",
             metavar="SECONDS",
+            callback=_seconds(MAX_STALE_AFTER),
             help="Take over a same-id daemon silent this long [default: 3 x the longer interval, at least 30].",
         ),
     ] = None,

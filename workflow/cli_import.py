@@ -17,10 +17,12 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
-from workflow.cli import AllowFutureOpt, AtOpt, JsonOpt, _engine, app, out, written_when
+from workflow.audit_export import visible
+from workflow.cli import INT_MAX, AllowFutureOpt, AtOpt, JsonOpt, _engine, app, out, written_when
 from workflow.errors import ImportRejected, ValidationError
 from workflow.importer import Progress as OnProgress
 from workflow.importer import import_file
+from workflow.sheet import MAX_BYTES, MAX_ROWS
 
 _STAGES = {"check": "检查 checking", "write": "导入 importing"}
 
@@ -69,6 +71,13 @@ def import_command(
     progress: Annotated[
         bool, typer.Option("--progress", help="Show a progress bar even when stderr is not a terminal.")
     ] = False,
+    max_mb: Annotated[
+        float,
+        typer.Option("--max-mb", min=0.001, max=100_000, help="The largest file read, in MB (a workbook unzipped)."),
+    ] = MAX_BYTES / 1e6,
+    max_rows: Annotated[
+        int, typer.Option("--max-rows", min=1, max=INT_MAX, help="The last row of the sheet read.")
+    ] = MAX_ROWS,
     allow_future: AllowFutureOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -86,13 +95,15 @@ def import_command(
                 unknown_deputy=unknown_deputy,
                 at=written_when(eng, at),
                 progress=on_progress,
+                max_bytes=int(max_mb * 1e6),
+                max_rows=max_rows,
             )
         except ImportRejected as exc:
             if as_json:
                 errors = [{"row": p.row, "column": p.column, "message": p.message} for p in exc.problems]
                 print(json.dumps({"ok": False, "file": str(file), "errors": errors}, ensure_ascii=False, indent=2))
             for problem in exc.problems:
-                print(problem, file=sys.stderr)
+                print(visible(str(problem)), file=sys.stderr)  # cells echoed: control characters as marks
             rows = {p.row for p in exc.problems if p.row is not None}
             why = (
                 f"{len(rows)} bad row{'s' if len(rows) != 1 else ''} (--skip-bad imports the good ones)"
@@ -102,7 +113,7 @@ def import_command(
             print(f"nothing imported: {why}", file=sys.stderr)
             raise typer.Exit(2) from None
     for problem in [*result.warnings, *result.bad]:
-        print(problem, file=sys.stderr)
+        print(visible(str(problem)), file=sys.stderr)
     if as_json:
         print(json.dumps({"ok": True, **result.to_dict()}, ensure_ascii=False, indent=2))
         return

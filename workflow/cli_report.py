@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from workflow.audit_export import visible
 from workflow.cli import INT_MAX, _engine, app, out, parse_when
 from workflow.errors import ValidationError
 from workflow.reports import BINARY, FORMATS, format_for, render, write
@@ -64,7 +65,8 @@ def followup_command(
 ) -> None:
     """The follow-up review report: rates, units ranked, promises, key items, review opinions, overdue.
 
-    md, json and csv (the items ledger) print to stdout without -o; docx and xlsx need -o FILE.
+    md, json and csv (the items ledger) print to stdout without -o, control characters shown as marks
+    (␛, ⟨U+202E⟩); -o FILE writes the text as it is; docx and xlsx need -o FILE.
     """
     chosen = format_for(output, fmt)
     if output is None and chosen in BINARY:
@@ -88,6 +90,8 @@ def followup_command(
     if output is None:
         text = render(report.data, chosen)
         assert isinstance(text, str)
+        if chosen != "json":  # item text is public input: control characters reach the terminal as marks
+            text = "\r\n".join(visible(line) for line in text.split("\r\n"))  # CSV's own line ends kept
         sys.stdout.write(text)
         return
     try:

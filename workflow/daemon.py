@@ -24,6 +24,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import math
 import os
 import signal
 import socket
@@ -63,6 +64,10 @@ log = logging.getLogger("duban.daemon")
 _DAEMON = TABLES["duban_daemon"]
 SWEEP, DISPATCH = "sweep", "dispatch"
 MAX_BACKOFF = 60.0
+#: The longest interval between sweeps or sends, in seconds: a day (deadlines fall due by the day).
+MAX_INTERVAL = 86_400.0
+#: The longest a heartbeat may be silent before its daemon counts as gone, in seconds: a week.
+MAX_STALE_AFTER = 7 * 86_400.0
 DISPATCH_LIMIT = 100  # notices claimed at a time; a run claims again until fewer come back
 
 
@@ -95,9 +100,14 @@ class Daemon:
         batch: int,
         stale_after: float | None,
     ) -> None:
-        for name, value in (("sweep_interval", sweep_interval), ("dispatch_interval", dispatch_interval)):
-            if not value > 0:
-                raise ValidationError(name, f"must be a positive number of seconds, not {value!r}")
+        for name, value, most in (
+            ("sweep_interval", sweep_interval, MAX_INTERVAL),
+            ("dispatch_interval", dispatch_interval, MAX_INTERVAL),
+            ("stale_after", 1.0 if stale_after is None else stale_after, MAX_STALE_AFTER),
+        ):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= most:
+                shown = f"{value!r}" if not isinstance(value, float) or math.isfinite(value) else f"{value}"
+                raise ValidationError(name, f"must be a number of seconds above 0 and at most {most:g}, not {shown}")
         if batch < 1:
             raise ValidationError("batch", f"must be at least 1, not {batch!r}")
         self.id = default_id() if daemon_id is None else daemon_id.strip()

@@ -8,16 +8,22 @@ fails the standing committee's vote and passes at the second review.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import shutil
+import sqlite3
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
 from workflow.channels import Settings
 from workflow.engine import SHANGHAI, Engine
+from workflow.errors import ValidationError
 from workflow.model import Actor, Item
+from workflow.store import TABLES
 
 UNITS = {
     "市交通运输局": ("赵建国", "钱志明", "孙丽"),
@@ -30,6 +36,11 @@ UNITS = {
     "市人民政府": ("市长", "秘书长", "督查室"),
 }
 OFFICE, LEADER, COMMITTEE = Actor("office"), Actor("leader"), Actor("committee")
+#: The demo's own database, a file in the current folder.
+DEMO_DB = "sqlite:///duban-demo.db"
+#: Written into the header of a SQLite file the demo made (``PRAGMA application_id``), so that running
+#: the demo again may replace that file, and only that one, without --force.
+DEMO_MARK = int.from_bytes(b"dDmo", "big")
 
 
 class _Script:
@@ -85,13 +96,17 @@ class _Script:
 
 
 def run_demo(
-    url: str = "sqlite:///duban-demo.db", echo: Callable[[str], None] | None = print, out: str | Path = "demo-out"
+    url: str = DEMO_DB,
+    echo: Callable[[str], None] | None = print,
+    out: str | Path = "demo-out",
+    *,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Recreate the demo database at *url*, play the year, write its notices to *out*/notices through
-    the folder channel, and return a summary."""
-    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        for suffix in ("", "-wal", "-shm"):
-            Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
+    the folder channel, and return a summary. A database that holds items or parties (or, for a SQLite
+    file, anything but an earlier demo) is refused with a ValidationError unless *force*: the demo
+    never replaces someone else's data unasked."""
+    _clear(url, force)
     folder = Path(out) / "notices"
     shutil.rmtree(folder, ignore_errors=True)
     settings = Settings(
@@ -118,6 +133,78 @@ def run_demo(
             echo(f"  {dispatched['sent']} notices sent through the folder channel to {folder}/")
         summary["report_files"] = _write_report(eng, year_end, Path(out), url, echo)
         return summary
+
+
+def _clear(url: str, force: bool) -> None:
+    """Make *url* an empty database for the demo, or refuse: see :func:`run_demo`."""
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        _clear_server(url, force)
+        return
+    if not parsed.database or parsed.database == ":memory:":
+        return
+    path = Path(parsed.database)
+    held = _sqlite_held(path) if path.is_file() and path.stat().st_size else ""
+    if held and not force:
+        raise ValidationError(
+            "--db",
+            f"{path} holds {held}, which the demo would delete; give the demo a new file (duban demo --db "
+            f"sqlite:///demo.db) or, if {path} may be replaced, pass --force",
+        )
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    with contextlib.closing(sqlite3.connect(path)) as conn:  # marked as the demo's own from its first page
+        conn.execute(f"PRAGMA application_id = {DEMO_MARK}")
+        conn.commit()
+
+
+def _sqlite_held(path: Path) -> str:
+    """What the SQLite file holds that is not an earlier demo's: '' when it is the demo's own."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+            if conn.execute("PRAGMA application_id").fetchone()[0] == DEMO_MARK:
+                return ""
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in _HELD if t in tables}
+    except sqlite3.DatabaseError:
+        return "something that is not a SQLite database"
+    if not any(n.startswith("duban_") for n in tables) and tables:
+        return f"{len(tables)} table{'s' if len(tables) > 1 else ''} of another application"
+    return _held(counts)
+
+
+def _clear_server(url: str, force: bool) -> None:
+    """On a database server: refuse one holding items or parties unless *force*, then empty duban's tables."""
+    db = sa.create_engine(url)
+    try:
+        with db.begin() as conn:
+            names = set(sa.inspect(conn).get_table_names())
+            counts = {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one() for t in _HELD if t in names}
+            held = _held(counts)
+            if held and not force:
+                shown = sa.engine.make_url(url).render_as_string(hide_password=True)
+                raise ValidationError(
+                    "--db",
+                    f"the database {shown} holds {held}, which the demo would delete; give the demo an empty "
+                    "database (or leave out --db: it writes its own file, duban-demo.db), or pass --force",
+                )
+            for table in reversed(TABLES.values()):  # children first
+                if table.name in names:
+                    conn.execute(table.delete())
+    except sa.exc.DBAPIError as exc:
+        raise ValidationError("--db", f"cannot open the database: {str(exc.orig).strip().splitlines()[0]}") from None
+    finally:
+        db.dispose()
+
+
+_HELD = {"duban_item": "item", "duban_party": "party"}
+
+
+def _held(counts: dict[str, int]) -> str:
+    """'2 items and 7 parties' for the tables that hold rows."""
+    words = {"item": "items", "party": "parties"}
+    found = [f"{n} {_HELD[t] if n == 1 else words[_HELD[t]]}" for t, n in counts.items() if n]
+    return " and ".join(found)
 
 
 def _write_report(eng: Engine, now: dt.datetime, out: Path, url: str, echo: Callable[[str], None] | None) -> list[str]:

@@ -43,6 +43,9 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 #: The dates a field may hold: a workflow's dates lie well inside this window, and the periods counted
 #: from them (reminders before, escalations after) stay inside the dates Python can represent.
 DATES = (dt.date(1900, 1, 1), dt.date(2199, 12, 31))
+#: The whole numbers a field may hold: 64-bit signed, what a database column and every JSON reader keep exactly.
+INTEGER_RANGE = (-(2**63), 2**63 - 1)
+_INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)  # ASCII digits only: not ², ٣ or fullwidth ３
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,10 +92,17 @@ class FieldSpec:
     _check_text = _check_string
 
     def _check_integer(self, value: Any, path: str) -> int:
-        if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
-            value = int(value)
+        if isinstance(value, str):
+            text = value.strip()
+            if not _INTEGER.fullmatch(text):
+                raise ValidationError(path, f"must be a whole number written with the digits 0-9, not {_short(text)}")
+            if len(text.lstrip("+-")) > 20:  # out of range whatever it is, and never parsed (Python stops at 4300)
+                raise _out_of_range(path, _short(text))
+            value = int(text)
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValidationError(path, f"must be a whole number, not {value!r}")
+        if not INTEGER_RANGE[0] <= value <= INTEGER_RANGE[1]:
+            raise _out_of_range(path, str(value) if value.bit_length() < 128 else f"a {value.bit_length()}-bit number")
         return int(self._bounded(value, path))
 
     def _check_number(self, value: Any, path: str) -> float:
@@ -196,11 +206,23 @@ def _json(text: str, path: str) -> Any:
         raise ValidationError(path, f"is not valid JSON ({exc.msg} at character {exc.pos})") from None
     except RecursionError:
         raise ValidationError(path, "is JSON nested too deeply") from None
+    except ValueError:  # a number of more than 4300 digits, which Python will not read
+        raise ValidationError(path, "holds a number too long to read (more than 4300 digits)") from None
 
 
 def _number(value: float) -> str:
     """A bound or value for a message; a whole number too large for a float is written out."""
     return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _out_of_range(path: str, shown: str) -> ValidationError:
+    low, high = INTEGER_RANGE
+    return ValidationError(path, f"{shown} is out of range: a whole number here lies between {low} and {high}")
+
+
+def _short(text: str) -> str:
+    """Text for a message, quoted; a very long one by its start and its length."""
+    return repr(text) if len(text) <= 40 else f"{text[:20]!r}… ({len(text)} characters)"
 
 
 def _label(spec: FieldSpec) -> str:

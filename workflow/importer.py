@@ -51,7 +51,7 @@ from workflow.fields import check_data
 from workflow.model import Actor
 from workflow.names import differs, lookalike
 from workflow.registry import Context
-from workflow.sheet import Sheet, cell_text, inert, read_sheet
+from workflow.sheet import MAX_BYTES, MAX_ROWS, Sheet, cell_text, inert, read_sheet
 
 if TYPE_CHECKING:
     from workflow.engine import Engine
@@ -179,6 +179,8 @@ def import_file(
     at: dt.datetime | None = None,
     actor: Actor = OFFICE,
     progress: Progress | None = None,
+    max_bytes: int = MAX_BYTES,
+    max_rows: int = MAX_ROWS,
 ) -> ImportResult:
     """Import the suggestions in a summary sheet; see the module's docstring for the rules.
 
@@ -190,14 +192,18 @@ def import_file(
     :param at: when the items were submitted (default: the engine's clock); a row's 提出日期, when
         the sheet has one, dates that row instead.
     :param progress: called with ``(stage, done, total)`` as rows are checked and written.
+    :param max_bytes: the largest file read (50 MB), a workbook's unzipped contents included;
+        *max_rows*: the last row read (100,000); past either the file is refused, unread.
     """
     if unknown_deputy not in ("warn", "error"):
         raise ValidationError("unknown_deputy", f"must be warn or error, not {unknown_deputy!r}")
     now = engine._instant(at)
-    sheet = read_sheet(path)
+    sheet = read_sheet(path, max_bytes=max_bytes, max_rows=max_rows)
     file = sheet.file
     header_row, headers, columns = _header(sheet)
     result = ImportResult(file, sheet.name, sum(1 for n, _ in sheet.rows if n > header_row))
+    result.bad += sheet.cell_problems(headers)  # cells too long to read: their rows are bad
+    unread = {p.row for p in result.bad}
     checked: list[_Row] = []
     body = [(n, cells) for n, cells in sheet.rows if n > header_row]
     deputies = {p["name"] for p in engine.parties("deputy")}
@@ -205,7 +211,7 @@ def import_file(
         checker = _Checker(engine, conn, file, headers, columns, deputies)
         for done, (number, cells) in enumerate(body, start=1):
             row, problems = checker.row(number, cells, now, actor)
-            bad = False
+            bad = number in unread
             for p in problems:
                 if p.severity == "error" or (p.severity == "deputy" and unknown_deputy == "error"):
                     result.bad.append(RowProblem(file, p.row, p.column, p.message))
