@@ -123,7 +123,7 @@ def year(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Engine, dic
 @pytest.fixture(scope="module")
 def reports(year: tuple[Engine, dict[str, int]], tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     eng, _ = year
-    report = eng.report("followup", now=NOW, year=2026, kind="suggestion", key_only=False)
+    report = eng.report("followup", now=NOW, year=2026, kind="suggestion", state="handling")
     whole = eng.report("followup", now=NOW)
     folder = tmp_path_factory.mktemp("reports")
     docs = {}
@@ -147,7 +147,7 @@ def test_the_follow_up_report_is_chinese_in_every_format(reports: dict[str, str]
     md = reports["whole.md"]
     for needle in ("| 代表建议 | 已办结 | 3 |", "截至 2026年9月1日 10:00", "问题整改期限", "## 说明"):
         assert needle in md, needle
-    assert "统计范围: 年度 2026; 类别 代表建议" in reports["filtered.md"]
+    assert "统计范围: 年度 2026; 类别 代表建议; 状态 办理中" in reports["filtered.md"]
     heading = next(csv.reader(io.StringIO(reports["whole.csv"])))
     assert heading[:4] == ["序号", "编号", "类别", "标题"]
     assert "代表建议" in reports["whole.csv"] and "审议意见" in reports["whole.csv"]

@@ -81,7 +81,7 @@ def md(text: str) -> str:
 
 def markdown(data: dict[str, Any]) -> str:
     out: list[str] = [f"# {data['title']}", "", f"{data['office']} · 截至 {cn_datetime_text(data['generated_at'])}", ""]
-    shown = [f"{label} {md(value)}" for label, value in filter_rows(data["filters"])]
+    shown = [f"{label} {md(value)}" for label, value in filter_rows(data["filters"], data)]
     out += [f"统计范围: {'; '.join(shown) if shown else '全部事项'}", ""]
     if data["empty"]:
         out += ["**本次筛选没有任何事项: 没有可统计的数字。**", ""]
