@@ -48,38 +48,38 @@ def test_the_text_export_lists_every_row_in_order_with_hashes_labels_and_sign_of
     """The header names the item, its title, kind and state in Chinese, its proposers and units, when it was
     exported (Asia/Shanghai) and under which definition version; then every audit row in seq order with its
     time, who acted, the transition's Chinese label, from → to, its data, its hash and the previous hash; then
-    "审计链校验：完整 (chain intact)" with the head hash, and lines to sign by hand."""
+    "审计链校验：完整" with the head hash, and lines to sign by hand."""
     item_id = walked(engine)
     text = export(engine, item_id, "text")
     history = engine.get(item_id).history
     for line in (
-        f"事项编号 (item)：#{item_id}",
-        "标题 (title)：关于增加通勤班车密度的建议",
-        "类别 (kind)：代表建议 (deputy's suggestion)",
-        "当前状态 (state)：已办结 (closed)，第 1 轮办理",
-        "提出代表 (proposers)：王芳",
-        "承办单位 (units)：市交通运输局（主办）、市民政局（协办）",
-        "导出时间 (exported at)：2026-03-20 17:00:00 (Asia/Shanghai)",
-        "审计链校验：完整 (chain intact)",
-        f"  链首哈希 (head hash)：{history[-1].hash}",
+        f"事项编号：#{item_id}",
+        "标题：关于增加通勤班车密度的建议",
+        "类别：代表建议",
+        "当前状态：已办结，第 1 轮办理",
+        "提出代表：王芳",
+        "承办单位：市交通运输局（主办）、市民政局（协办）",
+        "导出时间：2026-03-20 17:00:00（北京时间）",
+        "审计链校验：完整",
+        f"  链首哈希：{history[-1].hash}",
         "  经办人签字：________________    日期：________________",
         "  审核人签字：________________    日期：________________",
     ):
         assert line in text.splitlines(), line
-    assert "流程定义 (definition)：suggestion 第 1 版，sha256 " + engine.definition("suggestion").digest in text
+    assert "流程定义：代表建议 第 1 版（定义摘要 " + engine.definition("suggestion").digest + "）" in text
     heads = [int(m) for m in re.findall(r"^\[(\d+)\] ", text, re.M)]
     assert heads == [h.seq for h in history] == list(range(1, 10))
-    positions = [text.index(f"    哈希 (hash)：{h.hash}") for h in history]
+    positions = [text.index(f"    哈希：{h.hash}") for h in history]
     assert positions == sorted(positions)
     prev = GENESIS
     for h in history:
-        assert f"    前一哈希 (prev)：{prev}" in text
+        assert f"    前一哈希：{prev}" in text
         prev = h.hash
     assert "[7] 2026-03-20 17:00:00  承办单位 市交通运输局" in text
-    assert "    答复代表 (A/B/C/D) [reply]：办理中 (handling) → 已答复 (replied)" in text
-    assert "    答复类别 [category]：B（正在解决或列入规划）" in text
-    assert "    承诺事项 [promises]：1. what: 加密班次；by: 2026-12-31" in text
-    assert "    测评结果 [result]：satisfied（满意）" in text
+    assert "    答复代表：办理中 → 已答复" in text
+    assert "    答复类别：B（正在解决或列入规划）" in text
+    assert "    承诺事项：1. 承诺内容：加密班次；承诺期限：2026-12-31" in text
+    assert "    测评结果：满意" in text
 
 
 def test_notices_sent_for_the_item_are_listed_with_their_status(engine: Engine, tmp_path: Path) -> None:
@@ -97,10 +97,7 @@ def test_notices_sent_for_the_item_are_listed_with_their_status(engine: Engine, 
         ("征询意见表", None, "王芳", "held", 7),  # the deputy has no address yet: held, not lost
     ]
     text = export(engine, item_id, "text")
-    assert (
-        "交办通知 [assignment] → 市交通运输局 办理人0（承办人员）  "
-        "已发送 (sent)，发送于 2026-03-20 17:00:00，因第 3 条记录" in text
-    )
+    assert "交办通知 → 市交通运输局 办理人0（承办人员）  已发送，发送于 2026-03-20 17:00:00，因第 3 条记录" in text
 
 
 def test_a_tampered_item_exports_with_its_first_broken_link(
@@ -117,11 +114,12 @@ def test_a_tampered_item_exports_with_its_first_broken_link(
     assert (data["verification"]["intact"], data["verification"]["seq"], len(data["rows"])) == (False, 7, 9)
     text = export(engine, item_id, "text")
     assert (
-        f"审计链校验：断裂 (broken) item {item_id}: audit row 7: its content was changed after it was written" in text
+        "审计链校验：断裂，自第 7 条记录起\n"
+        f"  技术说明：item {item_id}: audit row 7: its content was changed after it was written" in text
     )
     assert "完整" not in text
     html = export(engine, item_id, "html")
-    assert "<p class=bad>审计链校验：断裂 (broken)" in html
+    assert "<p class=bad>审计链校验：断裂，自第 7 条记录起" in html
     code = main(["--db", db_url, "audit", "export", str(item_id)])
     out, err = capsys.readouterr()
     assert (code, err.strip()) == (
@@ -171,6 +169,7 @@ def test_json_parses_and_its_rows_recompute_the_chain(engine: Engine) -> None:
         "seq": None,
         "problem": None,
         "message": None,
+        "detail": None,
         "rows": 9,
         "head_seq": 9,
         "head_hash": prev,
@@ -191,7 +190,7 @@ def test_the_command_prints_writes_files_and_refuses_unknown_items(
         return code, out, err
 
     code, out, _ = run(item_id)
-    assert code == 0 and out.startswith("督办事项审计记录 (audit export)") and "审计链校验：完整" in out
+    assert code == 0 and out.startswith("督办事项审计记录\n") and "审计链校验：完整" in out
     code, out, _ = run(item_id, "--out", str(tmp_path / "a.html"))
     assert code == 0 and "(html, 9 rows)" in out and (tmp_path / "a.html").read_text().startswith("<!DOCTYPE html>")
     code, out, _ = run(item_id, "--format", "json", "-o", str(tmp_path / "a.txt"))
@@ -210,16 +209,15 @@ def test_invisible_and_control_characters_are_shown_and_cannot_forge_lines(engin
     HTML exports (the JSON keeps them exactly), and a value's own line breaks stay indented under its field,
     so a reply cannot pass itself off as another row, a verification line or a signature."""
     assert visible("红\x1b[31m\x07\r\u202eexe\u200b\n下一行\t制表") == "红␛[31m␇␍⟨U+202E⟩exe⟨U+200B⟩\n下一行\t制表"
-    forged = "答复\n[10] 2026-03-20 17:00:00  办公室\n审计链校验：完整 (chain intact)\n\x1b[2J"
+    forged = "答复\n[10] 2026-03-20 17:00:00  办公室\n审计链校验：完整\n\x1b[2J"
     item = to_handling(engine)
     engine.fire(item.id, "submit_co_opinion", actor=unit("市民政局"), opinion="同意")
     engine.fire(item.id, "reply", actor=unit("市交通运输局"), category="A", text=forged, signer="局长")
     text = export(engine, item.id, "text")
     assert (
-        "    答复内容 [text]：答复\n      ┆ [10] 2026-03-20 17:00:00  办公室\n"
-        "      ┆ 审计链校验：完整 (chain intact)\n      ┆ ␛[2J" in text
+        "    答复内容：答复\n      ┆ [10] 2026-03-20 17:00:00  办公室\n      ┆ 审计链校验：完整\n      ┆ ␛[2J" in text
     )
-    assert [line for line in text.splitlines() if line.startswith("审计链校验")] == ["审计链校验：完整 (chain intact)"]
+    assert [line for line in text.splitlines() if line.startswith("审计链校验")] == ["审计链校验：完整"]
     assert "\x1b" not in text and "\x1b" not in export(engine, item.id, "html")
     assert forged in json.loads(export(engine, item.id, "json"))["rows"][-1]["data"].values()
 

@@ -79,7 +79,7 @@ def test_summary_figures_match_the_hand_count(report: FollowupReport, eng: Engin
         ("suggestion", "closed", 3),  # S1, S2, S3
         ("suggestion", "withdrawn", 1),  # S9
     ]
-    assert s["by_stage"][3]["label"] == "办理中 (handling)"
+    assert s["by_stage"][3]["label"] == "办理中"
     rates = s["rates"]
     # Due a response by NOW: replied S1 S2 S3 S4 R1 (report), S6's two split parts (counted one per
     # part), plus S5 unreplied past 08-14 = 8.
@@ -191,7 +191,7 @@ def test_unsatisfied_items_round_by_round(report: FollowupReport, year: dict[str
                 {"round": 2, "result": "satisfied", "result_label": "满意", "replied_on": "2026-06-10"},
             ],
             "state": "closed",
-            "state_label": "已办结 (closed)",
+            "state_label": "已办结",
         },
         {
             "item_id": year["S6"],
@@ -203,7 +203,7 @@ def test_unsatisfied_items_round_by_round(report: FollowupReport, year: dict[str
                 {"round": 2, "result": "awaiting_reply", "result_label": "待答复", "replied_on": None},
             ],
             "state": "rehandling",
-            "state_label": "重新办理 (re-handling)",
+            "state_label": "重新办理",
         },
     ]
 
@@ -254,7 +254,7 @@ def test_key_items_with_leaders_and_progress(report: FollowupReport, year: dict[
             "supervising_leader": "刘副主任",
             "case_leader": "李文华",
             "state": "closed",
-            "state_label": "已办结 (closed)",
+            "state_label": "已办结",
             "units": [H, P],
             "progress": "2026-08-10 核实承诺事项落实情况; 最近答复 B 类; 重新办理 1 轮",
         }
@@ -309,7 +309,7 @@ def test_overdue_now_lists_every_open_clock_past_due(report: FollowupReport, yea
         (year["R1"], "problem", "问题 3", G, "2026-08-31", 1, 1),
         (year["R1"], "problem", "问题 4", G, "2026-08-31", 1, 1),
     ]
-    assert report.data["overdue"][2]["label"] == "答复期限 (reply)"
+    assert report.data["overdue"][2]["label"] == "答复期限"
 
 
 def test_items_ledger(report: FollowupReport, year: dict[str, int]) -> None:
@@ -388,7 +388,7 @@ def test_an_empty_selection_is_a_report_that_says_so(eng: Engine, year: dict[str
     assert d["summary"]["grades"] == {"A": 0, "B": 0, "C": 0, "D": 0}
     for key in ("units", "items", "unsatisfied", "promises", "reopen", "key_items", "review_opinions", "overdue"):
         assert d[key] == [], key
-    assert "nothing selected" in str(report.render("md"))
+    assert "本次筛选没有任何事项" in str(report.render("md"))
     assert json.loads(report.render("json")) == d
     assert list(csv.reader(io.StringIO(str(report.render("csv"))))) == [[h for _, h in _columns()]]
 
@@ -511,7 +511,7 @@ def _columns() -> tuple[tuple[str, str], ...]:
 
 
 def test_csv_is_the_items_ledger(report: FollowupReport, year: dict[str, int], tmp_path: Path) -> None:
-    """CSV is the items ledger, one row per item under bilingual headings; the file starts with a BOM so
+    """CSV is the items ledger, one row per item under Chinese headings; the file starts with a BOM so
     that Excel reads the Chinese, lists are joined with 、 and booleans are 是/否."""
     path = tmp_path / "ledger.csv"
     assert report.write(path) == "csv"
@@ -522,7 +522,7 @@ def test_csv_is_the_items_ledger(report: FollowupReport, year: dict[str, int], t
     by_id = {int(row[0]): dict(zip([k for k, _ in _columns()], row, strict=True)) for row in rows[1:]}
     s6 = by_id[year["S6"]]
     assert (s6["units"], s6["state_label"], s6["on_time"], s6["category"], s6["result_label"]) == (
-        f"{M}、{W}", "重新办理 (re-handling)", "是", "A、A", "不满意"
+        f"{M}、{W}", "重新办理", "是", "A、A", "不满意"
     )  # fmt: skip
     assert (by_id[year["S2"]]["on_time"], by_id[year["S7"]]["on_time"], by_id[year["S3"]]["key_supervised"]) == (
         "否", "", "是"
@@ -535,16 +535,16 @@ def test_markdown_has_every_section_and_the_definitions(report: FollowupReport) 
     assert isinstance(text, str)
     for needle in (
         "# 代表建议和审议意见办理情况回头看报告",
-        "| 按期答复率 (replied on time) | 75.00% | 6 | 8 |",
-        "| 整改率 (problems rectified) | 33.33% | 2 | 6 |",
+        "| 按期答复率 | 75.00% | 6 | 8 |",
+        "| 整改率 | 33.33% | 2 | 6 |",
         f"| 6 | {P} | 1 | 0 | 0 | 0.00% | 1 | 18 | — | — | 0 | ⚑ |",
         "第1轮 答复 2026-04-28 不满意; 第2轮 答复 2026-06-10 满意",
         "问题整改 2/4 = 50.00%; 二次审议",
-        "## 逾期未办 (overdue now)",
-        "重新办理答复期限 (re-handling reply)",
+        "## 逾期未办",
+        "重新办理答复期限",
     ):
         assert needle in text, needle
-    assert all(f"**{key}**" in text for key in report.data["footnotes"])
+    assert all(f"- {note}" in text.splitlines() for note in report.data["footnotes"].values())
 
 
 def test_format_follows_the_extension() -> None:

@@ -71,7 +71,7 @@ SUGGESTION: dict[str, Any] = {
     "lead_deputy": "王芳",
     "session": "市十五届人大三次会议",
     "year": 2026,
-    "state_label": "已交办 (assigned)",
+    "state_label": "已交办",
     "key_supervised": False,
     "supervising_leader": None,
     "case_leader": None,
@@ -89,7 +89,7 @@ REVIEW: dict[str, Any] = {
     "lead_deputy": None,
     "session": None,
     "year": 2026,
-    "state_label": "已交办 (handed over)",
+    "state_label": "已交办",
     "key_supervised": False,
     "supervising_leader": None,
     "case_leader": None,
@@ -125,7 +125,7 @@ def deadline(label: str, due: dt.date, explanation: str, level: int = 0, provisi
     return {"label": label, "due": due, "explanation": explanation, "level": level, "provisional": provisional}
 
 
-REPLY = deadline("答复期限 (reply)", dt.date(2026, 6, 22), REPLY_EXPLANATION)
+REPLY = deadline("答复期限", dt.date(2026, 6, 22), REPLY_EXPLANATION)
 
 
 def variables(key: str) -> dict[str, Any]:
@@ -138,7 +138,7 @@ def variables(key: str) -> dict[str, Any]:
             "recipient": CO_HANDLER,
             "sent_on": dt.date(2026, 4, 13),
             "deadline": deadline(
-                "协办意见期限 (co-unit opinion)",
+                "协办意见期限",
                 dt.date(2026, 4, 20),
                 "交办 2026-03-20 + 1个月 = 2026-04-20 (星期一); 截止 2026-04-20 24:00",
             ),
@@ -148,6 +148,7 @@ def variables(key: str) -> dict[str, Any]:
         "supervision_letter": {
             "item": {**SUGGESTION, "key_supervised": True, "supervising_leader": "陈建国", "case_leader": "赵磊"},
             "recipient": LEADER,
+            "units": UNITS,
             "sent_on": dt.date(2026, 6, 30),
             "deadline": {**REPLY, "level": 2},
         },
@@ -208,16 +209,16 @@ def variables(key: str) -> dict[str, Any]:
                 "comment": "答复未明确加密班次的时间表，大站快线开通前未征求沿线群众意见。",
             },
             "deadline": deadline(
-                "重新办理答复期限 (re-handling reply)",
+                "重新办理答复期限",
                 dt.date(2026, 8, 6),
                 "代表测评 2026-07-06 + 1个月 = 2026-08-06 (星期四); 截止 2026-08-06 24:00",
             ),
         },
         "extension_approved": {
             "sent_on": dt.date(2026, 6, 10),
-            "extension": {"period": "1 month", "due": dt.date(2026, 7, 22)},
+            "extension": {"period": "1个月", "due": dt.date(2026, 7, 22)},
             "deadline": deadline(
-                "答复期限 (reply)",
+                "答复期限",
                 dt.date(2026, 7, 22),
                 REPLY_EXPLANATION.replace("; 截止 2026-06-22 24:00", "")
                 + "; 延期 1个月 → 2026-07-22 (星期三); 截止 2026-07-22 24:00",
@@ -228,7 +229,7 @@ def variables(key: str) -> dict[str, Any]:
             "recipient": GOVERNMENT,
             "problems": PROBLEMS,
             "deadline": deadline(
-                "书面报告期限 (written report)",
+                "书面报告期限",
                 dt.date(2026, 9, 20),
                 "交办 2026-03-20 + 6个月 = 2026-09-20 (星期日, 调休上班日); 截止 2026-09-20 24:00",
             ),
@@ -238,7 +239,7 @@ def variables(key: str) -> dict[str, Any]:
             "recipient": GOVERNMENT,
             "sent_on": dt.date(2026, 4, 13),
             "deadline": deadline(
-                "报送整改清单期限 (rectification plan)",
+                "报送整改清单期限",
                 dt.date(2026, 4, 20),
                 "交办 2026-03-20 + 1个月 = 2026-04-20 (星期一); 截止 2026-04-20 24:00",
             ),
@@ -248,7 +249,7 @@ def variables(key: str) -> dict[str, Any]:
             "recipient": GOVERNMENT,
             "sent_on": dt.date(2026, 8, 21),
             "deadline": deadline(
-                "书面报告期限 (written report)",
+                "书面报告期限",
                 dt.date(2026, 9, 20),
                 "交办 2026-03-20 + 6个月 = 2026-09-20 (星期日, 调休上班日); 截止 2026-09-20 24:00",
             ),
@@ -274,9 +275,9 @@ def variables(key: str) -> dict[str, Any]:
                 "报告对电动自行车违法行为查处、农村道路安全设施建设两项问题的整改措施不具体，测评不满意票超过半数。"
             ),
             "deadline": deadline(
-                "二次审议报告期限 (second-review report)",
+                "二次审议报告期限",
                 dt.date(2027, 1, 28),
-                "二次审议 2026-10-28 + 3个月 = 2027-01-28 (星期四); 暂定 (provisional): 2027年放假安排尚未载入, "
+                "二次审议 2026-10-28 + 3个月 = 2027-01-28 (星期四); 暂定: 2027年放假安排尚未载入, "
                 "仅按周末及法定节日计休息日; 截止 2027-01-28 24:00",
                 provisional=True,
             ),
@@ -567,7 +568,8 @@ def test_supervision_letter_names_the_supervising_and_case_leaders() -> None:
     values["deadline"]["level"] = 3
     text = render("supervision_letter", "body.txt", values)
     assert text.splitlines()[2] == "陈建国同志："
-    assert "由您督办的" in text and "请督促承办单位" in text and "（第3级）" in text
+    assert "由您督办的" in text and "现报请督办（第3级）" in text and "建议督促承办单位" in text
+    assert "由市交通运输局承办" in text and "你单位" not in text
 
 
 def test_provisional_deadline_is_flagged() -> None:
@@ -602,7 +604,7 @@ def test_generic_notices_name_a_review_opinion_as_such(key: str) -> None:
     """The notices shared by both lifecycles work for a review opinion too: they name it by its title and
     never call it a 代表建议, show a suggestion number, or ask for a reply to deputies."""
     values = {**variables(key), "item": copy.deepcopy(REVIEW), "recipient": GOVERNMENT}
-    values["deadline"] = deadline("书面报告期限 (written report)", dt.date(2026, 9, 20), "…", level=1)
+    values["deadline"] = deadline("书面报告期限", dt.date(2026, 9, 20), "…", level=1)
     text = render(key, "body.txt", values)
     assert "《关于道路交通安全法执法检查报告的审议意见》" in text
     assert "代表建议" not in text and "建议编号" not in text and "答复代表" not in text

@@ -30,6 +30,8 @@ from workflow.audit import rows_break, verify_chain
 from workflow.calendar import SHANGHAI
 from workflow.errors import NotFound, ValidationError
 from workflow.model import plain
+from workflow.wording import cn_period
+from workflow.wording import plain as chinese
 
 if TYPE_CHECKING:
     from workflow.definition import Definition
@@ -91,6 +93,18 @@ FIELD_NAMES = {
     "problem": "问题序号",
     "deemed": "视为满意",
 }
+#: Names for the fields of records (承诺事项, 问题清单, 整改清单) whose definition gives no label.
+SUBFIELD_NAMES = {
+    "what": "承诺内容",
+    "by": "承诺期限",
+    "title": "问题",
+    "problem": "问题序号",
+    "measure": "整改措施",
+    "owner": "责任单位或责任人",
+    "due": "整改时限",
+}
+#: Database backends as their makers write them.
+BACKENDS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 SIGN = "________________"
 _RULE = "-" * 72
 
@@ -160,10 +174,10 @@ def collect(engine: Engine, item_id: int) -> dict[str, Any]:
         "item": {
             "id": item_id,
             "kind": item["kind"],
-            "kind_label": defn.label,
+            "kind_label": chinese(defn.label),
             "title": item["title"],
             "state": item["state"],
-            "state_label": defn.state_label(item["state"]),
+            "state_label": chinese(defn.state_label(item["state"])),
             "round": item["round"],
             "key_supervised": bool(item["key_supervised"]),
             "year": item["year"],
@@ -183,7 +197,8 @@ def collect(engine: Engine, item_id: int) -> dict[str, Any]:
             "intact": broken is None,
             "seq": None if broken is None else broken.seq,
             "problem": None if broken is None else broken.problem,
-            "message": "审计链校验：完整 (chain intact)" if broken is None else f"审计链校验：断裂 (broken) {broken}",
+            "message": "审计链校验：完整" if broken is None else f"审计链校验：断裂，自第 {broken.seq} 条记录起",
+            "detail": None if broken is None else str(broken),
             "rows": len(rows),
             "head_seq": item["audit_seq"],
             "head_hash": item["audit_head"],
@@ -219,11 +234,11 @@ def _row(r: Mapping[str, Any], defn: Definition) -> dict[str, Any]:
         "actor": actor,
         "actor_label": " ".join(filter(None, [ACTOR_LABELS.get(r["actor_role"], r["actor_role"]), r["actor_party"]])),
         "trigger": r["trigger"],
-        "trigger_label": spec.label if spec and spec.label else ENGINE_TRIGGERS.get(r["trigger"], r["trigger"]),
+        "trigger_label": _trigger_label(spec, r["trigger"]),
         "source": r["source"],
-        "source_label": defn.state_label(r["source"]) if r["source"] else "—",
+        "source_label": chinese(defn.state_label(r["source"])) if r["source"] else "—",
         "dest": r["dest"],
-        "dest_label": defn.state_label(r["dest"]),
+        "dest_label": chinese(defn.state_label(r["dest"])),
         "data": r["data"],
         "fields": [_field(name, value, fields.get(name)) for name, value in data.items()],
         "effects": r.get("effects") or {},  # the rows the event wrote, hashed with it (workflow.audit_rows)
@@ -232,20 +247,29 @@ def _row(r: Mapping[str, Any], defn: Definition) -> dict[str, Any]:
     }
 
 
+def _trigger_label(spec: Any, trigger: str) -> str:
+    return chinese(spec.label) if spec and spec.label else ENGINE_TRIGGERS.get(trigger, trigger)
+
+
 def _field(name: str, value: Any, spec: Any) -> dict[str, str]:
-    """A data field as a reader sees it: its Chinese name and its value, a choice with its label."""
+    """A data field as a reader sees it: its Chinese name and its value, a choice by its Chinese label
+    (the grades keep their letter: ``B（正在解决或列入规划）``), a period in Chinese (``1个月``)."""
     label = getattr(spec, "label", "") or ""
     choices = getattr(spec, "choices", ()) or ()
     parts = [p.strip() for p in label.split(" / ")]
     if choices and len(parts) == len(choices):  # "满意 / 基本满意 / 不满意" labels each choice in turn
         label = ""
         if value in choices:  # "B 正在解决或列入规划" already starts with the value it labels
-            value = f"{value}（{parts[choices.index(value)].removeprefix(f'{value} ')}）"
-    label = label.split(" (")[0].strip() or FIELD_NAMES.get(name, "")
-    return {"name": name, "label": label or name, "value": _value(value)}
+            text = parts[choices.index(value)]
+            value = f"{value}（{text.removeprefix(f'{value} ')}）" if text.startswith(f"{value} ") else chinese(text)
+    elif getattr(spec, "type", "") == "period":
+        value = cn_period(value)
+    label = chinese(label) or FIELD_NAMES.get(name, "")
+    subfields = {f.name: f for f in getattr(spec, "fields", ()) or ()}
+    return {"name": name, "label": label or name, "value": _value(value, subfields)}
 
 
-def _value(value: Any) -> str:
+def _value(value: Any, subfields: Mapping[str, Any] | None = None) -> str:
     if value is None:
         return "—"
     if isinstance(value, bool):
@@ -254,11 +278,17 @@ def _value(value: Any) -> str:
         return "、".join(value)
     if isinstance(value, list) and all(isinstance(v, Mapping) for v in value):
         return "\n".join(
-            f"{n}. " + "；".join(f"{k}: {_value(v)}" for k, v in r.items()) for n, r in enumerate(value, 1)
+            f"{n}. " + "；".join(f"{_subfield(k, (subfields or {}).get(k))}：{_value(v)}" for k, v in r.items())
+            for n, r in enumerate(value, 1)
         )
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False)
     return str(value)
+
+
+def _subfield(name: str, spec: Any) -> str:
+    """A record's field by its Chinese name (承诺内容, 承诺期限, 问题, …), else as it is stored."""
+    return chinese(getattr(spec, "label", "") or "") or SUBFIELD_NAMES.get(name) or FIELD_NAMES.get(name) or name
 
 
 def _notice(engine: Engine, n: Mapping[Any, Any]) -> dict[str, Any]:
@@ -321,54 +351,59 @@ def _header_lines(data: Mapping[str, Any]) -> list[tuple[str, str]]:
     item, definition, db = data["item"], data["definition"], data["database"]
     units = "、".join(f"{u['unit']}（{u['role_label']}{'' if u['active'] else '，已撤销'}）" for u in item["units"])
     return [
-        ("事项编号 (item)", f"#{item['id']}" + (f"（建议编号 {item['number']}）" if item["number"] else "")),
-        ("标题 (title)", item["title"]),
-        ("类别 (kind)", item["kind_label"]),
+        ("事项编号", f"#{item['id']}" + (f"（建议编号 {item['number']}）" if item["number"] else "")),
+        ("标题", item["title"]),
+        ("类别", item["kind_label"]),
         (
-            "当前状态 (state)",
+            "当前状态",
             f"{item['state_label']}，第 {item['round'] + 1} 轮办理" + ("，重点督办" if item["key_supervised"] else ""),
         ),
-        ("提出代表 (proposers)", "、".join(item["proposers"]) or "—"),
-        ("领衔代表 (lead deputy)", item["lead_deputy"] or "—"),
-        ("承办单位 (units)", units or "—"),
-        ("导出时间 (exported at)", data["exported_at"][:19].replace("T", " ") + " (Asia/Shanghai)"),
-        ("流程定义 (definition)", f"{definition['kind']} 第 {definition['number']} 版，sha256 {definition['digest']}"),
-        ("数据库 (database)", f"{db['backend']}，schema {db['schema_revision']}，duban {db['duban']}"),
+        ("提出代表", "、".join(item["proposers"]) or "—"),
+        ("领衔代表", item["lead_deputy"] or "—"),
+        ("承办单位", units or "—"),
+        ("导出时间", data["exported_at"][:19].replace("T", " ") + "（北京时间）"),
+        ("流程定义", f"{item['kind_label']} 第 {definition['number']} 版（定义摘要 {definition['digest']}）"),
+        (
+            "数据库",
+            f"{BACKENDS.get(db['backend'], db['backend'])}，结构版本 {db['schema_revision']}，"
+            f"督办系统 {db['duban']} 版",
+        ),
     ]
 
 
 def _text(data: Mapping[str, Any]) -> str:
-    out = ["督办事项审计记录 (audit export)", "=" * 72]
+    out = ["督办事项审计记录", "=" * 72]
     out += [f"{label}：{visible(value).replace(chr(10), ' ')}" for label, value in _header_lines(data)]
-    out += ["", f"办理记录 (history)：{len(data['rows'])} 条", _RULE]
+    out += ["", f"办理记录：{len(data['rows'])} 条", _RULE]
     for r in data["rows"]:
         out.append(f"[{r['seq']}] {r['at_local']}  {visible(r['actor_label'])}")
-        out.append(f"    {r['trigger_label']} [{r['trigger']}]：{r['source_label']} → {r['dest_label']}")
+        out.append(f"    {r['trigger_label']}：{r['source_label']} → {r['dest_label']}")
         for f in r["fields"]:
             first, *more = visible(f["value"]).split("\n")
-            out.append(f"    {f['label']} [{f['name']}]：{first}")
+            out.append(f"    {f['label']}：{first}")
             # Further lines of a value are marked as its own, so none can pass for a row or a signature.
             out += [f"      ┆ {line}" for line in more]
-        out += [f"    哈希 (hash)：{r['hash']}", f"    前一哈希 (prev)：{r['prev_hash']}", ""]
+        out += [f"    哈希：{r['hash']}", f"    前一哈希：{r['prev_hash']}", ""]
     if data["unreadable_from"] is not None:
-        out += [f"[{data['unreadable_from']}] 此后的记录无法读取 (rows from here on cannot be read)", ""]
-    out += [f"通知记录 (notices)：{len(data['notices'])} 条", _RULE]
+        out += [f"[{data['unreadable_from']}] 此后的记录无法读取", ""]
+    out += [f"通知记录：{len(data['notices'])} 条", _RULE]
     for n in data["notices"]:
         cause = f"，因第 {n['audit_seq']} 条记录" if n["audit_seq"] else ""
         out.append(
-            f"  {n['queued_at']}  {n['type_label']} [{n['type']}] → {visible(_to(n))}（{n['role_label']}）"
-            f"  {n['status_label']} ({n['status']})，发送于 {n['sent_at'] or '—'}{cause}"
+            f"  {n['queued_at']}  {n['type_label']} → {visible(_to(n))}（{n['role_label']}）"
+            f"  {n['status_label']}，发送于 {n['sent_at'] or '—'}{cause}"
         )
     v = data["verification"]
     out += [
         "",
         _RULE,
         visible(v["message"]).replace("\n", " "),
-        f"  记录数 (rows)：{v['rows']}；事项记录的链首 (item head)：第 {v['head_seq']} 条",
-        f"  链首哈希 (head hash)：{v['head_hash']}",
+        *([f"  技术说明：{visible(v['detail'])}"] if v.get("detail") else []),
+        f"  记录数：{v['rows']}；事项记录的链首：第 {v['head_seq']} 条",
+        f"  链首哈希：{v['head_hash']}",
         _RULE,
         "",
-        "签字 (sign-off)",
+        "签字",
         f"  经办人签字：{SIGN}    日期：{SIGN}",
         f"  审核人签字：{SIGN}    日期：{SIGN}",
         "",
@@ -412,19 +447,17 @@ def _html(data: Mapping[str, Any]) -> str:
     rows = []
     for r in data["rows"]:
         fields = Markup("").join(
-            Markup("<dt>{} [{}]</dt><dd class=value>{}</dd>").format(_h(f["label"]), _h(f["name"]), _h(f["value"]))
-            for f in r["fields"]
+            Markup("<dt>{}</dt><dd class=value>{}</dd>").format(_h(f["label"]), _h(f["value"])) for f in r["fields"]
         )
         rows.append(
             Markup(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}<br>[{}]</td><td>{} → {}</td><td><dl>{}</dl></td>"
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} → {}</td><td><dl>{}</dl></td>"
                 "<td class=hash>{}<br>前：{}</td></tr>"
             ).format(
                 _h(r["seq"]),
                 _h(r["at_local"]),
                 _h(r["actor_label"]),
                 _h(r["trigger_label"]),
-                _h(r["trigger"]),
                 _h(r["source_label"]),
                 _h(r["dest_label"]),
                 fields,
@@ -434,19 +467,17 @@ def _html(data: Mapping[str, Any]) -> str:
         )
     if data["unreadable_from"] is not None:
         rows.append(
-            Markup(
-                "<tr><td>{}</td><td colspan=6 class=bad>此后的记录无法读取 (rows from here on cannot be read)</td></tr>"
-            ).format(data["unreadable_from"])
+            Markup("<tr><td>{}</td><td colspan=6 class=bad>此后的记录无法读取</td></tr>").format(
+                data["unreadable_from"]
+            )
         )
     notices = [
-        Markup("<tr><td>{}</td><td>{} [{}]</td><td>{}（{}）</td><td>{} ({})</td><td>{}</td><td>{}</td></tr>").format(
+        Markup("<tr><td>{}</td><td>{}</td><td>{}（{}）</td><td>{}</td><td>{}</td><td>{}</td></tr>").format(
             _h(n["queued_at"]),
             _h(n["type_label"]),
-            _h(n["type"]),
             _h(_to(n)),
             _h(n["role_label"]),
             _h(n["status_label"]),
-            _h(n["status"]),
             _h(n["sent_at"] or "—"),
             _h(n["audit_seq"] or "—"),
         )
@@ -456,14 +487,14 @@ def _html(data: Mapping[str, Any]) -> str:
         "<!DOCTYPE html>\n<html lang=zh-CN>\n<head>\n<meta charset=utf-8>\n<title>审计记录 #{id} {title}</title>\n"
         "<style>{css}</style>\n</head>\n<body>\n<h1>督办事项审计记录</h1>\n"
         "<table class=head>{head}</table>\n"
-        "<h2>办理记录 (history)：{count} 条</h2>\n<table><thead><tr><th>序号</th><th>时间</th><th>操作人</th>"
+        "<h2>办理记录：{count} 条</h2>\n<table><thead><tr><th>序号</th><th>时间</th><th>操作人</th>"
         "<th>操作</th><th>状态</th><th>数据</th><th>哈希 / 前一哈希</th></tr></thead>\n<tbody>{rows}</tbody></table>\n"
-        "<h2>通知记录 (notices)：{ncount} 条</h2>\n<table><thead><tr><th>生成时间</th><th>通知</th><th>收件人</th>"
+        "<h2>通知记录：{ncount} 条</h2>\n<table><thead><tr><th>生成时间</th><th>通知</th><th>收件人</th>"
         "<th>状态</th><th>发送时间</th><th>记录序号</th></tr></thead>\n<tbody>{notices}</tbody></table>\n"
-        "<h2>审计链校验 (verification)</h2>\n<p class={cls}>{message}</p>\n"
+        "<h2>审计链校验</h2>\n<p class={cls}>{message}</p>\n"
         "<p>记录数：{nrows}；事项记录的链首：第 {head_seq} 条</p>\n"
-        "<p>链首哈希 (head hash)：<span class=hash>{head_hash}</span></p>\n"
-        "<h2>签字 (sign-off)</h2>\n<table class=sign><tr><td>经办人签字：{sign}</td><td>日期：{sign}</td></tr>"
+        "<p>链首哈希：<span class=hash>{head_hash}</span></p>\n"
+        "<h2>签字</h2>\n<table class=sign><tr><td>经办人签字：{sign}</td><td>日期：{sign}</td></tr>"
         "<tr><td>审核人签字：{sign}</td><td>日期：{sign}</td></tr></table>\n</body>\n</html>\n"
     )
     return str(
@@ -477,7 +508,7 @@ def _html(data: Mapping[str, Any]) -> str:
             ncount=len(data["notices"]),
             notices=Markup("\n").join(notices),
             cls="ok" if v["intact"] else "bad",
-            message=_h(v["message"]),
+            message=_h(v["message"]) + (Markup("<br>技术说明：") + _h(v["detail"]) if v.get("detail") else ""),
             nrows=v["rows"],
             head_seq=_h(v["head_seq"]),
             head_hash=_h(v["head_hash"]),

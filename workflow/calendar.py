@@ -343,7 +343,7 @@ class Calendar:
         unknown = sorted({d.date.year for d in days if d.provisional})
         if unknown:
             years = "、".join(f"{y}年" for y in unknown)
-            text += f"; 暂定 (provisional): {years}放假安排尚未载入, 按周末及法定假日（含农历节日，调休未知）计休息日"
+            text += f"; 暂定: {years}放假安排尚未载入, 按周末及法定假日（含农历节日，调休未知）计休息日"
         return Due(start, period, raw, due, bool(unknown), text + f"; 截止 {due} 24:00")
 
 

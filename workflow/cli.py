@@ -24,6 +24,7 @@ from workflow.audit_export import visible
 from workflow.beijing import SHANGHAI, beijing_text
 from workflow.calendar import Calendar, PeriodError, parse_period
 from workflow.channels import Settings
+from workflow.definition_numbers import version_text
 from workflow.engine import Engine, load_definitions
 from workflow.errors import DefinitionError, ValidationError, WorkflowError
 from workflow.fields import DATES
@@ -230,11 +231,17 @@ def _item_line(item: Item) -> str:
 def init(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Create or upgrade the database schema and record the loaded definitions."""
     with _engine(ctx) as eng:
-        info: dict[str, Any] = {"db": eng.url, "kinds": {k: eng.definition(k).digest[:12] for k in eng.kinds}}
+        numbers = {k: eng.definition_number(eng._current_id(k)) for k in eng.kinds}
+        info: dict[str, Any] = {
+            "db": eng.url,
+            "kinds": {k: eng.definition(k).digest[:12] for k in eng.kinds},  # kept for scripts: the digests
+            "definitions": {k: {"number": n, "digest": eng.definition(k).digest} for k, n in numbers.items()},
+        }
         _emit(
             as_json,
             info,
-            f"database ready: {eng.url}\n" + "\n".join(f"  {k}: version {d}" for k, d in info["kinds"].items()),
+            f"database ready: {eng.url}\n"
+            + "\n".join(f"  {k}: {version_text(n)} (digest {info['kinds'][k]})" for k, n in numbers.items()),
         )
 
 
@@ -436,7 +443,8 @@ def show(
         return
     out.print(_item_line(detail), style="bold")
     out.print(
-        f"year {detail.year}, round {detail.round}, key supervised: {'yes' if detail.key_supervised else 'no'}; "
+        f"year {detail.year}, round {detail.round}, key supervised: {'yes' if detail.key_supervised else 'no'}, "
+        f"definition {version_text(detail.definition_number)}; "
         f"next: {', '.join(detail.allowed_triggers) or '—'}"
     )
     for key, value in detail.data.items():

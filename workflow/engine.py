@@ -38,6 +38,7 @@ from workflow.definition import (
     load_definition,
     parse_definition,
 )
+from workflow.definition_numbers import NumberCache
 from workflow.errors import (
     BatchError,
     ConflictError,
@@ -132,6 +133,7 @@ class Engine:
         self._calendar_base = calendar if isinstance(calendar, Calendar) else Calendar.load(_folders(calendar))
         self.calendar = self._calendar_base
         self._calendar_version = -1
+        self.definition_number = NumberCache(self.db)  # definition row id → its kind's 第 N 版
         self.notices = Notices.load(_folders(notifications))
         self.settings = settings if isinstance(settings, Settings) else Settings.load(settings)
         if migrate and store.current_revision(self.db) != store.head_revision():
@@ -369,7 +371,7 @@ class Engine:
         INSERT_AUDIT.execute(conn, audit)
         _SET_HEAD.execute(conn, {"w_id": row["id"], "audit_head": audit["hash"]})
         row["audit_head"] = audit["hash"]
-        return _item(row, defn)
+        return _item(row, defn, self.definition_number(def_id, conn))
 
     def fire(
         self,
@@ -403,7 +405,9 @@ class Engine:
                 at = max(self._instant(None), item["updated_at"])
             self._sync_calendar(conn)
             new = self._fire_in(conn, item, trigger, actor, at, {**(data or {}), **fields})
-        return _item({**item, **new}, self._version(item["definition_id"])[0])
+        return _item(
+            {**item, **new}, self._version(item["definition_id"])[0], self.definition_number(item["definition_id"])
+        )
 
     def fire_many(
         self,
@@ -434,7 +438,8 @@ class Engine:
                     new = self._fire_in(conn, item, trigger, actor, when, {**shared, **own[item_id]})
                 except WorkflowError as exc:
                     raise BatchError(item_id, exc, len(own)) from exc
-                fired.append(_item({**item, **new}, self._version(item["definition_id"])[0]))
+                def_id = item["definition_id"]
+                fired.append(_item({**item, **new}, self._version(def_id)[0], self.definition_number(def_id, conn)))
         return fired
 
     @staticmethod
@@ -515,7 +520,7 @@ class Engine:
                 for r in rows("audit", "seq")
             ]
             defn = self._version(row["definition_id"], conn)[0]
-            base = _item(row, defn)
+            base = _item(row, defn, self.definition_number(row["definition_id"], conn))
             return ItemDetail(
                 **{f: getattr(base, f) for f in Item.__dataclass_fields__},
                 assignments=rows("assignment"),
@@ -551,7 +556,12 @@ class Engine:
             query = query.where(sa.exists().where(a.c.item_id == _ITEM.c.id, a.c.unit == unit, a.c.active))
         with store.reading(self.db) as conn:
             found = conn.execute(query.limit(limit)).all()
-            return [_item(r._mapping, self._version(r.definition_id, conn)[0]) for r in found]
+            return [
+                _item(
+                    r._mapping, self._version(r.definition_id, conn)[0], self.definition_number(r.definition_id, conn)
+                )
+                for r in found
+            ]
 
     def deadlines(self, *, actor: Actor | str | None = None, **filters: Any) -> list[dict[str, Any]]:
         """Open deadlines (or ``state=`` running / paused / stopped / replaced / None for all), soonest
@@ -761,7 +771,7 @@ def _event_name(label: str) -> str:
     return label.replace("(", " ").split(" ", 1)[0].strip()
 
 
-def _item(row: Mapping[Any, Any], defn: Definition) -> Item:
+def _item(row: Mapping[Any, Any], defn: Definition, number: int) -> Item:
     return Item(
         id=row["id"],
         kind=row["kind"],
@@ -773,6 +783,7 @@ def _item(row: Mapping[Any, Any], defn: Definition) -> Item:
         key_supervised=row["key_supervised"],
         version=row["version"],
         definition_version=row["definition_id"],
+        definition_number=number,
         data=row["data"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],

@@ -71,6 +71,9 @@ class Item:
     data: dict[str, Any]
     created_at: dt.datetime
     updated_at: dt.datetime
+    #: The definition's version as people are told it (第 N 版): its kind's own number.
+    #: ``definition_version`` is the definition's row id, shared by all kinds.
+    definition_number: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {name: plain(getattr(self, name)) for name in self.__dataclass_fields__}

@@ -27,6 +27,7 @@ from workflow.notice_key import notice_key as make_key
 from workflow.notice_samples import sample_variables
 from workflow.render import LIMITS, Limits, cn_date, make_environment, render_limited, text_html
 from workflow.store import TABLES, Prepared
+from workflow.wording import cn_period, plain
 from workflow.yamlfile import LocatedYAML
 
 if TYPE_CHECKING:
@@ -566,7 +567,7 @@ def item_variables(
             "lead_deputy": d.get("lead_deputy"),
             "session": d.get("session"),
             "year": item["year"],
-            "state_label": state_label,
+            "state_label": plain(state_label),
             "key_supervised": item["key_supervised"],
             "supervising_leader": d.get("supervising_leader"),
             "case_leader": d.get("case_leader"),
@@ -575,7 +576,7 @@ def item_variables(
         "deadline": None
         if deadline is None
         else {
-            "label": deadline["label"],
+            "label": plain(deadline["label"]),
             "due": deadline["due"],
             "explanation": deadline["explanation"],
             "level": level,
@@ -583,7 +584,7 @@ def item_variables(
         },
         "reply": reply,
         "evaluation": {"result_label": _RESULT.get(d.get("result", ""), ""), "comment": data.get("comment")},
-        "extension": {"period": data.get("period", ""), "due": deadline["due"] if deadline else None},
+        "extension": {"period": cn_period(data.get("period", "")), "due": deadline["due"] if deadline else None},
         "problems": [{k: p[k] for k in ("number", "title", "measure", "owner", "due")} for p in problems],
         "vote": vote,
         "reason": data.get("reason") or "",

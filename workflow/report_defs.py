@@ -22,13 +22,13 @@ SCHEMA = "duban.followup/1"
 TITLE = "代表建议和审议意见办理情况回头看报告"
 
 RATE_LABELS = {
-    "on_time": "按期答复率 (replied on time)",
-    "closed": "办结率 (closed)",
-    "contact": "见面率 (deputy met)",
-    "satisfaction": "结果满意率 (result satisfied)",
-    "attitude": "态度满意率 (attitude satisfied)",
-    "promise_kept": "落实率 (promises kept)",
-    "rectified": "整改率 (problems rectified)",
+    "on_time": "按期答复率",
+    "closed": "办结率",
+    "contact": "见面率",
+    "satisfaction": "结果满意率",
+    "attitude": "态度满意率",
+    "promise_kept": "落实率",
+    "rectified": "整改率",
 }
 CATEGORY_LABELS = {
     "A": "已解决或基本解决",
@@ -57,7 +57,7 @@ VOTE_LABELS = {"satisfactory": "满意", "unsatisfactory": "不满意"}
 #: The definition of every figure and of every column that needs one; the report carries these and
 #: every format prints them. Keys: a rate's name, or ``section.column``.
 FOOTNOTES = {
-    "items": "事项数 = 按筛选条件选中的代表建议和审议意见件数 (年度、会次、日期范围均按提交日期, Asia/Shanghai)。",
+    "items": "事项数 = 按筛选条件选中的代表建议和审议意见件数 (年度、会次、日期范围均按提交日期, 北京时间)。",
     "by_stage": "各阶段件数 = 选中事项按当前状态分组计数。",
     "on_time": (
         "按期答复率 = 在答复期限内 (含批准的延期, 申请调整承办单位期间暂停计算) 答复的件数 ÷ 应答复件数。"
@@ -97,9 +97,9 @@ FOOTNOTES = {
         "最长逾期天数 (短者在前); 各项都相同的单位名次并列; 没有应答复事项的单位排在最后。"
     ),
     "units.flagged": (
-        "末位提醒 = 名次在 (有按期答复率的单位数 − N) 之后的单位; N 为参数 flag_bottom, 默认 3, "
+        "末位提醒 = 名次在 (有按期答复率的单位数 − N) 之后的单位; N 为设定的末位提醒单位数, 默认 3, "
         "且不超过有按期答复率的单位数的一半; 名次并列的单位同进同出。"
-        "给定参数 flag_below 时, 按期答复率低于该值的单位也予标出。"
+        "设定了按期答复率下限时, 按期答复率低于该下限的单位也予标出。"
     ),
     "unsatisfied": "不满意事项 = 曾被代表测评为不满意的代表建议, 逐轮列出答复日期和测评结果, 以及目前所处状态。",
     "promises.status": (
@@ -111,7 +111,7 @@ FOOTNOTES = {
     "review_opinions.rate": "整改率 = 该审议意见问题清单中已整改 (含已销号) 的问题数 ÷ 问题总数。",
     "review_opinions.second_review": "二次审议 = 满意度测评不满意后, 决定二次审议 (再报告) 的审议意见。",
     "overdue": (
-        "逾期清单 = 截至报告时点 (generated_at) 截止日 24:00 已过、仍在计时 (含暂停) 的每个期限; "
+        "逾期清单 = 截至报告时点 (生成时间) 截止日 24:00 已过、仍在计时 (含暂停) 的每个期限; "
         "已撤回、不予立案的事项不列入; 逾期天数 = 报告日期 − 截止日; "
         "督办级别 = 已发出的最高一级催办或督办 (0 = 尚未催办)。"
     ),

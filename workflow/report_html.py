@@ -111,7 +111,7 @@ def _view(data: Mapping[str, Any]) -> dict[str, Any]:
         "office": as_text(data.get("office")),
         "generated": cn_datetime_text(data.get("generated_at")),
         "schema": as_text(data.get("schema")),
-        "filters": filter_rows(data.get("filters")),
+        "filters": filter_rows(data.get("filters"), data),
         "empty": bool(data.get("empty")),
         "empty_message": EMPTY_MESSAGE,
         "item_count": int(summary.get("items") or 0),

@@ -18,6 +18,7 @@ from workflow import store
 from workflow.calendar import SHANGHAI
 from workflow.errors import NotFound
 from workflow.report_defs import PROBLEM_LABELS, PROMISE_LABELS, RESULT_LABELS, VOTE_LABELS, rate
+from workflow.wording import plain
 
 if TYPE_CHECKING:
     from workflow.engine import Engine
@@ -58,7 +59,7 @@ class Scope:
 
     def kind_label(self, kind: str) -> str:
         try:
-            return self.engine.definition(kind).label
+            return plain(self.engine.definition(kind).label)
         except NotFound:  # items of a lifecycle no longer loaded keep their names
             return kind
 
@@ -66,7 +67,7 @@ class Scope:
         found = self._labels.get((kind, state))
         if found is None:
             try:
-                found = self.engine.definition(kind).state_label(state)
+                found = plain(self.engine.definition(kind).state_label(state))
             except NotFound:
                 found = state
             self._labels[(kind, state)] = found
@@ -77,7 +78,7 @@ class Scope:
             spec = self.engine.definition(kind).clocks.get(clock)
         except NotFound:
             spec = None
-        return spec.label if spec else clock
+        return plain(spec.label) if spec else clock
 
     def event_label(self, kind: str, trigger: str, source: str | None) -> str:
         try:
@@ -85,7 +86,7 @@ class Scope:
         except NotFound:
             spec = None
         if spec is not None and spec.label:
-            return spec.label
+            return plain(spec.label)
         return {"submit": "提交"}.get(trigger, trigger)
 
     def promise_deadline(self) -> sa.Subquery:

@@ -73,7 +73,7 @@ def write_docx(data: Mapping[str, Any], path: str | Path) -> None:
     title = doc.add_heading(as_text(data.get("title")) or DEFAULT_TITLE, level=0)
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
     meta = [as_text(data.get("office")), f"生成时间：{cn_datetime_text(data.get('generated_at'))}"]
-    scope = "；".join(f"{label} {value}" for label, value in filter_rows(data.get("filters"))) or "全部事项"
+    scope = "；".join(f"{label} {value}" for label, value in filter_rows(data.get("filters"), data)) or "全部事项"
     for line in [*filter(None, meta), f"统计范围：{scope}"]:
         p = doc.add_paragraph(line)
         p.alignment = WD_ALIGN_PARAGRAPH.CENTER

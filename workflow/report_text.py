@@ -11,28 +11,29 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from workflow.report_defs import CATEGORY_LABELS, RATE_LABELS
+from workflow.report_view import KIND_LABELS, cn_datetime_text, filter_rows
 from workflow.sheet import inert
 
 __all__ = ["ITEM_COLUMNS", "render"]
 
 #: The items ledger's columns: (key in ``data["items"]``, heading users see).
 ITEM_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("item_id", "序号 (id)"),
-    ("number", "编号 (number)"),
-    ("kind", "类别 (kind)"),
-    ("title", "标题 (title)"),
-    ("session", "会次 (session)"),
-    ("submitted_on", "提交日期 (submitted)"),
-    ("units", "主办/分办单位 (units)"),
-    ("co_units", "协办单位 (co-units)"),
-    ("state_label", "状态 (state)"),
-    ("key_supervised", "重点督办 (key)"),
-    ("round", "办理轮次 (round)"),
-    ("reply_due", "答复期限 (reply due)"),
-    ("replied_on", "答复日期 (replied)"),
-    ("on_time", "按期答复 (on time)"),
-    ("category", "答复类别 (category)"),
-    ("result_label", "测评结果 (rating)"),
+    ("item_id", "序号"),
+    ("number", "编号"),
+    ("kind", "类别"),
+    ("title", "标题"),
+    ("session", "会次"),
+    ("submitted_on", "提交日期"),
+    ("units", "主办/分办单位"),
+    ("co_units", "协办单位"),
+    ("state_label", "状态"),
+    ("key_supervised", "重点督办"),
+    ("round", "办理轮次"),
+    ("reply_due", "答复期限"),
+    ("replied_on", "答复日期"),
+    ("on_time", "按期答复"),
+    ("category", "答复类别"),
+    ("result_label", "测评结果"),
 )
 
 
@@ -64,6 +65,7 @@ def items_csv(data: dict[str, Any]) -> str:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([heading for _, heading in ITEM_COLUMNS])
     for row in data["items"]:
+        row = {**row, "kind": KIND_LABELS.get(row["kind"], row["kind"])}
         writer.writerow(
             [inert(cell(row[key])) if isinstance(row[key], str | list) else cell(row[key]) for key, _ in ITEM_COLUMNS]
         )
@@ -78,26 +80,26 @@ def md(text: str) -> str:
 
 
 def markdown(data: dict[str, Any]) -> str:
-    out: list[str] = [f"# {data['title']}", "", f"{data['office']} · 截至 {data['generated_at']}", ""]
-    shown = [f"{k}: {md(cell(v))}" for k, v in data["filters"].items() if v not in (None, [], False)]
-    out += [f"筛选条件 (filters): {'; '.join(shown) if shown else '全部 (all items)'}", ""]
+    out: list[str] = [f"# {data['title']}", "", f"{data['office']} · 截至 {cn_datetime_text(data['generated_at'])}", ""]
+    shown = [f"{label} {md(value)}" for label, value in filter_rows(data["filters"], data)]
+    out += [f"统计范围: {'; '.join(shown) if shown else '全部事项'}", ""]
     if data["empty"]:
-        out += ["**本次筛选没有任何事项 (nothing selected): 没有可统计的数字。**", ""]
+        out += ["**本次筛选没有任何事项: 没有可统计的数字。**", ""]
     summary = data["summary"]
-    out += ["## 总体情况 (summary)", "", f"事项数 (items): {summary['items']}", ""]
+    out += ["## 总体情况", "", f"事项数: {summary['items']}", ""]
     out += _table(
-        ["指标 (figure)", "比率 (rate)", "分子 (numerator)", "分母 (denominator)"],
+        ["指标", "比率", "分子", "分母"],
         [[RATE_LABELS.get(k, k), r["percent"], r["numerator"], r["denominator"]] for k, r in summary["rates"].items()],
     )
     out += _table(
-        ["类别 (kind)", "状态 (state)", "件数 (count)"],
+        ["类别", "状态", "件数"],
         [[s.get("kind_label", s["kind"]), s["label"], s["count"]] for s in summary["by_stage"]],
     )
     out += _table(
-        ["答复类别 (category)", "件数 (count)"],
+        ["答复类别", "件数"],
         [[f"{g} {CATEGORY_LABELS[g]}", n] for g, n in summary["grades"].items()],
     )
-    out += ["## 承办单位 (units)", ""]
+    out += ["## 承办单位", ""]
     out += _table(
         ["排名", "单位", "事项", "已答复", "按期答复", "按期答复率", "逾期未办", "最长逾期 (天)", "结果满意率",
          "态度满意率", "重新办理", "末位"],
@@ -109,37 +111,37 @@ def markdown(data: dict[str, Any]) -> str:
         ],
     )  # fmt: skip
     out += _section(
-        "不满意事项 (unsatisfied items)",
+        "不满意事项",
         data["unsatisfied"],
-        ["id", "标题", "承办单位", "各轮情况 (rounds)", "目前状态"],
+        ["序号", "标题", "承办单位", "各轮情况", "目前状态"],
         lambda r: [r["item_id"], r["title"], r["units"], "; ".join(_round(x) for x in r["rounds"]), r["state_label"]],
     )
     out += _section(
-        "答复承诺解决事项台账 (promises)",
+        "答复承诺解决事项台账",
         data["promises"],
-        ["id", "标题", "单位", "承诺事项", "期限", "状态", "核实日期"],
+        ["序号", "标题", "单位", "承诺事项", "期限", "状态", "核实日期"],
         lambda p: [p["item_id"], p["title"], p["unit"], p["what"], p["by"], p["status_label"], p["verified_on"]],
     )
     out += _section(
-        "建议重新办理 (closed, promise broken)",
+        "建议重新办理 (已办结、承诺未落实)",
         data["reopen"],
-        ["id", "标题", "承诺事项", "原因"],
+        ["序号", "标题", "承诺事项", "原因"],
         lambda r: [r["item_id"], r["title"], r["promise"], r["reason"]],
     )
     out += _section(
-        "重点督办事项 (key supervised items)",
+        "重点督办事项",
         data["key_items"],
-        ["id", "标题", "督办领导", "包案领导", "承办单位", "状态", "进展"],
+        ["序号", "标题", "督办领导", "包案领导", "承办单位", "状态", "进展"],
         lambda k: [k["item_id"], k["title"], k["supervising_leader"], k["case_leader"], k["units"], k["state_label"],
                    k["progress"]],
     )  # fmt: skip
-    out += ["## 审议意见 (review opinions)", ""]
+    out += ["## 审议意见", ""]
     if not data["review_opinions"]:
-        out += ["无 (none)", ""]
+        out += ["无", ""]
     for ro in data["review_opinions"]:
-        second = "; 二次审议 (second review)" if ro["second_review"] else ""
+        second = "; 二次审议" if ro["second_review"] else ""
         out += [
-            f"### {md(ro['title'])} (#{ro['item_id']})",
+            f"### {md(ro['title'])} (序号 {ro['item_id']})",
             "",
             f"{ro['state_label']}; 问题整改 {ro['rectified']}/{ro['total']} = {ro['rate']['percent']}{second}",
             "",
@@ -157,9 +159,9 @@ def markdown(data: dict[str, Any]) -> str:
                 ],
             )
     out += _section(
-        "逾期未办 (overdue now)",
+        "逾期未办",
         data["overdue"],
-        ["id", "标题", "单位", "期限", "截止日", "逾期天数", "督办级别"],
+        ["序号", "标题", "单位", "期限", "截止日", "逾期天数", "督办级别"],
         lambda o: [
             o["item_id"],
             o["title"],
@@ -170,8 +172,8 @@ def markdown(data: dict[str, Any]) -> str:
             o["level"],
         ],
     )
-    out += ["## 说明 (definitions)", ""]
-    out += [f"- **{key}**: {text}" for key, text in data["footnotes"].items()]
+    out += ["## 说明", ""]
+    out += [f"- {text}" for text in data["footnotes"].values()]
     return "\n".join(out) + "\n"
 
 
@@ -183,7 +185,7 @@ def _round(r: dict[str, Any]) -> str:
 def _section(
     title: str, rows: Sequence[dict[str, Any]], headings: list[str], row: Callable[[dict[str, Any]], list[Any]]
 ) -> list[str]:
-    return [f"## {title}", "", *(_table(headings, (row(r) for r in rows)) if rows else ["无 (none)", ""])]
+    return [f"## {title}", "", *(_table(headings, (row(r) for r in rows)) if rows else ["无", ""])]
 
 
 def _table(headings: list[str], rows: Iterable[list[Any]]) -> list[str]:

@@ -184,8 +184,14 @@ def footnotes_by_section(data: Mapping[str, Any]) -> dict[str, list[str]]:
     return grouped
 
 
-def filter_rows(filters: Mapping[str, Any] | None) -> list[tuple[str, str]]:
-    """The filters that narrowed the selection, as (label, value) in Chinese; unset filters are left out."""
+def filter_rows(filters: Mapping[str, Any] | None, data: Mapping[str, Any] | None = None) -> list[tuple[str, str]]:
+    """The filters that narrowed the selection, as (label, value) in Chinese; unset filters are left out.
+    A state is named by its label, as the report's counts by stage (in *data*) give it."""
+    states = {
+        str(s.get("state")): str(s.get("label"))
+        for s in records((data or {}).get("summary") or {}, "by_stage")
+        if s.get("label")
+    }
     rows = []
     for key, value in (filters or {}).items():
         if value is None or value == "" or value == [] or value is False:
@@ -196,6 +202,7 @@ def filter_rows(filters: Mapping[str, Any] | None) -> list[tuple[str, str]]:
             text = joined(KIND_LABELS.get(str(v), str(v)) for v in value)
         else:
             text = KIND_LABELS.get(str(value), str(value)) if key == "kind" else str(value)
+            text = states.get(text, text) if key == "state" else text
         rows.append((FILTER_LABELS.get(key, key), text))
     return rows
 

@@ -216,7 +216,7 @@ def _summary_rows(data: Mapping[str, Any]) -> list[list[Any]]:
         ["生成时间", as_date(data.get("generated_at")), None, None, None],
         [
             "统计范围",
-            "；".join(f"{k} {v}" for k, v in filter_rows(data.get("filters"))) or "全部事项",
+            "；".join(f"{k} {v}" for k, v in filter_rows(data.get("filters"), data)) or "全部事项",
             None,
             None,
             None,
