@@ -23,7 +23,16 @@ from workflow.calendar import PeriodError, parse_period
 from workflow.errors import ValidationError, WorkflowError
 from workflow.names import normal_fields
 
-__all__ = ["DATES", "FIELD_TYPES", "LIST_SEPARATORS", "FieldSpec", "MissingFields", "check_data", "labels_from"]
+__all__ = [
+    "DATES",
+    "FIELD_TYPES",
+    "LIST_SEPARATORS",
+    "FieldSpec",
+    "MissingFields",
+    "check_data",
+    "labels_from",
+    "split_list",
+]
 
 FIELD_TYPES = (
     "string",
@@ -165,7 +174,7 @@ class FieldSpec:
 
     def _check_list(self, value: Any, path: str) -> list[str]:
         if isinstance(value, str):
-            value = _json(value, path) if value.lstrip().startswith("[") else _SEPARATOR.split(value)
+            value = _json(value, path) if value.lstrip().startswith("[") else split_list(value)
         if not isinstance(value, (list, tuple)):
             raise ValidationError(path, f"must be a list of names, not {type(value).__name__}")
         entry = FieldSpec(self.name, "string", required=True, max_length=self.max_length)
@@ -227,6 +236,11 @@ def check_data(specs: tuple[FieldSpec, ...], data: Any, where: str = "") -> dict
         if value is not None:
             out[spec.name] = value
     return normal_fields(out, prefix)  # a field naming a party holds the name as parties are stored
+
+
+def split_list(text: str) -> list[str]:
+    """The entries of a list written as text: ``王芳、李强`` and ``王芳,李强`` are two (:data:`LIST_SEPARATORS`)."""
+    return [entry.strip() for entry in _SEPARATOR.split(text)]
 
 
 def labels_from(label: str, choices: tuple[str, ...]) -> tuple[str, ...]:
