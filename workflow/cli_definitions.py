@@ -19,7 +19,7 @@ from workflow.cli import JsonOpt, _emit, definitions_app, out
 from workflow.definition import Definition
 from workflow.discover import ROLE_ACTORS, SUBMIT, describe
 from workflow.engine import Engine, load_definitions
-from workflow.errors import ValidationError
+from workflow.errors import ValidationError, WorkflowError
 from workflow.fields import MissingFields
 from workflow.model import Actor, Item
 from workflow.registry import Registry
@@ -170,8 +170,11 @@ def fields_hint(eng: Engine, trigger: str, item: int | None = None, kind: str | 
     try:
         yield
     except ValidationError as exc:
-        if kind is None and item is not None:
-            kind = eng.get(item).kind
+        if kind is None and item is not None and not exc.field.startswith("-"):
+            try:
+                kind = eng.get(item).kind
+            except WorkflowError:  # an --at or --actor refused before the item was read: no field to point to
+                raise exc from None
         if kind in eng.kinds and _about_fields(exc, eng.definition(kind), trigger):
             hint = f"; the fields are listed by: duban definitions show {kind} {trigger}"
             exc.message += hint

@@ -156,7 +156,8 @@ class FieldSpec:
 
     def labelled(self) -> list[tuple[str, str]]:
         """Each choice as (code, Chinese label); the label is "" where the definition gives none."""
-        return list(zip(self.choices, self.choice_labels or ("",) * len(self.choices), strict=True))
+        labels = self.choice_labels if len(self.choice_labels) == len(self.choices) else ("",) * len(self.choices)
+        return list(zip(self.choices, labels, strict=True))
 
     def choice_label(self, code: str) -> str:
         """The Chinese label of choice *code*, or the code itself when it has none."""
