@@ -67,6 +67,8 @@ def test_definitions_show_trigger_names_each_field_label_type_choices_and_shape(
     assert "promises: [{what, by}]" in reply and "records" in reply and "留作参考 (D)" in reply
     problems = run.ok("definitions", "show", "review_opinion", "assign")
     assert "problems: [{title}]" in problems
+    close = run.ok("definitions", "show", "suggestion", "close")
+    assert "evaluated → closed" in close and "no fields" in close
     submit = run.ok("definitions", "show", "suggestion", "submit")
     assert "大会期间 (session)" in submit and "--proposer" in submit
 
@@ -109,8 +111,8 @@ def test_an_unknown_kind_or_trigger_is_one_line_naming_it(run: Run) -> None:
 
 def test_fire_help_and_field_errors_point_to_definitions_show(run: Run) -> None:
     """`duban fire --help` and an error about a trigger's fields say where the fields are listed."""
-    assert "duban definitions show" in run.ok("fire", "--help")
-    assert "duban definitions show" in run.ok("submit", "--help")
+    assert "duban definitions show KIND TRIGGER" in " ".join(run.ok("fire", "1", "reply", "--help").split())
+    assert "duban definitions show KIND submit" in " ".join(run.ok("submit", "--help").split())
     code, _out, err = run("submit", "suggestion", "--title", "t", "--proposer", "王芳")
     assert code == 2 and "origin" in err and "duban definitions show suggestion submit" in err
 

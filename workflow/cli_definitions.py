@@ -77,8 +77,7 @@ def _print_kind(doc: dict[str, Any]) -> None:
         SUBMIT, f"提交 (duban submit {doc['kind']})\n→ {doc['initial']}; by {_who(doc['submit']['roles'])}"
     )
     for t in doc["triggers"]:
-        moves = ", ".join(s["state"] for s in t["from"]) + " → " + (", ".join(t["to"]) or "(state kept)")
-        triggers.add_row(t["trigger"], f"{t['label']}\n{moves}; by {_who(t['roles'])}")
+        triggers.add_row(t["trigger"], f"{t['label']}\n{_moves(t)}; by {_who(t['roles'])}")
     out.print(triggers)
     out.print(f"A trigger's fields: duban definitions show {doc['kind']} TRIGGER (e.g. submit)")
 
@@ -91,16 +90,21 @@ def _print_trigger(doc: dict[str, Any], trigger: str) -> None:
     else:
         variants = doc["triggers"]
         usage = f"duban fire ITEM {trigger} --set NAME=VALUE"
-    shown: list[Any] = []
+    shown: list[Any] | None = None
     for v in variants:
-        moves = ", ".join(s["state"] for s in v["from"]) or "(new item)"
-        moves += " → " + (", ".join(v["to"]) or "(state kept)")
         out.print(f"{kind} {trigger}: {v['label']}", style="bold")
-        out.print(f"  {moves}; fired by {_who(v['roles'])}")
-        if v["fields"] != shown:
+        out.print(f"  {_moves(v, '(new item)')}; fired by {_who(v['roles'])}")
+        if v["fields"] != shown:  # a trigger from several states lists its fields once when they agree
             _print_fields(v["fields"], trigger == SUBMIT)
             shown = v["fields"]
     out.print(f"Usage: {usage}; a choice by its label or its code" if shown else f"Usage: {usage.split(' --set')[0]}")
+
+
+def _moves(t: dict[str, Any], new: str = "") -> str:
+    """``registered → assigned``; ``assigned → handling (or state kept)`` where a branch keeps the state."""
+    to = ", ".join(t["to"])
+    kept = "(state kept)" if not to else " (or state kept)" if t.get("keeps_state") else ""
+    return (", ".join(s["state"] for s in t["from"]) or new) + " → " + to + kept
 
 
 def _print_fields(fields: list[dict[str, Any]], submit: bool) -> None:

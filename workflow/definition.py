@@ -19,7 +19,7 @@ from typing import Any
 from workflow.calendar import PeriodError, parse_period
 from workflow.clocks import CHAIN, ClockSpec, parse_clocks
 from workflow.errors import DefinitionError
-from workflow.fields import FIELD_TYPES, FieldSpec, labels_from
+from workflow.fields import FIELD_TYPES, FieldSpec, distinct_labels, labels_from
 from workflow.notify import NoticeSpec, bundled_notice_types
 from workflow.registry import Registry
 from workflow.yamlfile import LocatedYAML, YamlPath, read_text
@@ -462,10 +462,10 @@ class _Parser:
         if not isinstance(raw, dict):
             codes = self.names(raw, path, "choices")
             labels = labels_from(label, codes)
-            return codes, labels if _distinct(codes, labels) else ()
+            return codes, labels if distinct_labels(codes, labels) else ()
         codes = tuple(str(c) for c in raw)
         labels = tuple(self.text(v, (*path, c), "a choice's label").strip() for c, v in raw.items())
-        if not _distinct(codes, labels):
+        if not distinct_labels(codes, labels):
             self.error(path, "each choice needs its own label, neither another choice's label nor its code")
         return codes, labels
 
@@ -659,15 +659,6 @@ def check_parameter(ptype: str, value: Any) -> str | None:
         "string": isinstance(value, str),
     }[ptype]
     return None if ok else f"{value!r} is not a valid {ptype}" + (" (between 0 and 1)" if ptype == "fraction" else "")
-
-
-def _distinct(codes: tuple[str, ...], labels: tuple[str, ...]) -> bool:
-    """Whether every label names one choice only: none blank, none twice, none another choice's code."""
-    return (
-        all(labels)
-        and len(set(labels)) == len(labels)
-        and not any(v in codes[:i] + codes[i + 1 :] for i, v in enumerate(labels))
-    )
 
 
 def _typename(value: Any) -> str:

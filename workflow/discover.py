@@ -99,6 +99,7 @@ def _transition(t: TransitionSpec, defn: Definition) -> dict[str, Any]:
         "label": t.label,
         "from": [{"state": s, "label": defn.state_label(s)} for s in t.sources],
         "to": sorted({d for d in t.dests() if d is not None}, key=list(defn.states).index),
+        "keeps_state": None in t.dests(),  # a branch (or the trigger itself) that leaves the state as it is
         "roles": _roles(t.roles),
         "fields": [field_doc(f) for f in t.fields],
     }

@@ -253,6 +253,16 @@ def labels_from(label: str, choices: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(p.removeprefix(f"{c} ").strip() for c, p in zip(choices, parts, strict=True))
 
 
+def distinct_labels(codes: tuple[str, ...], labels: tuple[str, ...]) -> bool:
+    """Whether every label names one choice only: none blank, none twice, none another choice's code."""
+    others = [codes[:i] + codes[i + 1 :] for i in range(len(codes))]
+    return (
+        all(labels)
+        and len(set(labels)) == len(labels)
+        and not any(v in o for v, o in zip(labels, others, strict=False))
+    )
+
+
 def _blank(spec: FieldSpec, value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip() and spec.type != "text")
 
