@@ -30,6 +30,7 @@ __all__ = [
     "FieldSpec",
     "MissingFields",
     "check_data",
+    "distinct_labels",
     "labels_from",
     "split_list",
 ]
