@@ -103,7 +103,7 @@ def test_walk_a_suggestion_from_the_shell(run: Run) -> None:
             "register, reject, withdraw",
         ),
         (("fire", "{id}", "register", "--actor", "leader"), "leader may not register item {id}: allowed for office"),
-        (("fire", "{id}", "reject", "--set", "reason=boring"), "reason: must be one of personal_matter"),
+        (("fire", "{id}", "reject", "--set", "reason=boring"), "reason: must be one of 个人事项 (personal_matter)"),
         (("fire", "{id}", "register", "--set", "nonsense"), "--set: 'nonsense' is not KEY=VALUE"),
         (("fire", "{id}", "register", "--at", "yesterday"), "--at: cannot read 'yesterday'"),
         (("fire", "{id}", "register", "--actor", "wizard"), "actor: unknown role 'wizard'"),

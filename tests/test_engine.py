@@ -100,7 +100,11 @@ def test_deputy_may_act_only_on_own_items(engine: Engine) -> None:
     ("fields", "field", "message"),
     [
         ({"text": "t", "signer": "s"}, "category", "is required"),
-        ({"category": "E", "text": "t", "signer": "s"}, "category", "must be one of A, B, C, D"),
+        (
+            {"category": "E", "text": "t", "signer": "s"},
+            "category",
+            "must be one of 已解决或基本解决 (A), 正在解决或列入规划 (B)",
+        ),
         ({"category": "B", "text": "t", "signer": "s"}, "promises", "needs at least one promise"),
         ({"category": "C", "text": "t", "signer": "s", "promises": [{"what": "x"}]}, "promises[0].by", "is required"),
         (

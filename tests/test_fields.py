@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from workflow import ValidationError
-from workflow.fields import FieldSpec, check_data
+from workflow.fields import FieldSpec, MissingFields, check_data
 
 PROMISE = (FieldSpec("what", "string", required=True), FieldSpec("by", "date", required=True))
 SPECS = (
@@ -79,3 +79,63 @@ def test_required_fields_and_default_length_limits() -> None:
         check_data((FieldSpec("title", "string", required=True),), {"title": "   "})
     with pytest.raises(ValidationError, match="at most 50000"):
         check_data((FieldSpec("body", "text"),), {"body": "字" * 50_001})
+
+
+CHOICES = (
+    FieldSpec("origin", "choice", choices=("session", "between_sessions"), choice_labels=("大会期间", "闭会期间")),
+    FieldSpec("category", "choice", choices=("A", "B"), choice_labels=("已解决或基本解决", "正在解决或列入规划")),
+    FieldSpec("code_only", "choice", choices=("x", "y")),
+)
+
+
+def test_a_choice_is_its_code_or_its_chinese_label() -> None:
+    """A choice accepts its code, its Chinese label (spaces around it ignored), the label written after the
+    code ("A 已解决或基本解决") and the code in another case; the code is what is stored."""
+    assert check_data(CHOICES, {"origin": " 大会期间 ", "category": "A 已解决或基本解决"}) == {
+        "origin": "session",
+        "category": "A",
+    }
+    assert check_data(CHOICES, {"origin": "between_sessions", "category": "b"}) == {
+        "origin": "between_sessions",
+        "category": "B",
+    }
+    assert check_data(CHOICES, {"category": "正在解决或列入规划"}) == {"category": "B"}
+
+
+def test_an_unknown_choice_lists_each_label_with_its_code() -> None:
+    """An unknown value is refused naming the field and listing every choice as label (code), or the bare
+    code where the definition gives no label."""
+    with pytest.raises(ValidationError) as caught:
+        check_data(CHOICES, {"origin": "会期"})
+    assert caught.value.field == "origin"
+    assert caught.value.message == "must be one of 大会期间 (session), 闭会期间 (between_sessions); got '会期'"
+    with pytest.raises(ValidationError, match=r"must be one of x, y; got 'z'"):
+        check_data(CHOICES, {"code_only": "z"})
+
+
+@pytest.mark.parametrize(
+    "text", ["王芳、李强", "王芳，李强", "王芳,李强", "王芳;李强", "王芳；李强", "王芳\n李强", "王芳 、 李强"]
+)
+def test_a_list_accepts_the_separators_an_import_does(text: str) -> None:
+    """A list written as text splits on 、 ， , ; ； and line breaks, as an import's 提出代表 column does."""
+    assert check_data(SPECS, {"units": text}) == {"units": ["王芳", "李强"]}
+
+
+def test_missing_required_fields_are_named_together() -> None:
+    """Every required field left out is named in one MissingFields (a ValidationError) with its type and
+    label, nested ones by their path; one left out reads as before."""
+    specs = (
+        FieldSpec("title", "string", required=True, label="标题"),
+        FieldSpec("origin", "choice", required=True, choices=("session",), label="大会期间"),
+        FieldSpec("promises", "records", fields=PROMISE),
+    )
+    with pytest.raises(MissingFields) as caught:
+        check_data(specs, {"title": " "})
+    assert caught.value.fields == ["title", "origin"] and caught.value.field == "title"
+    assert str(caught.value) == "2 required fields are missing: title (string, 标题); origin (choice, 大会期间)"
+    with pytest.raises(MissingFields) as nested:
+        check_data(specs, {"title": "t", "origin": "session", "promises": [{}]})
+    assert nested.value.fields == ["promises[0].what", "promises[0].by"]
+    with pytest.raises(ValidationError) as one:
+        check_data(specs, {"title": "t"})
+    assert str(one.value) == "origin: is required (choice, 大会期间)"

@@ -17,7 +17,9 @@ def test_joint_item_needs_a_lead_deputy_among_its_proposers(engine: Engine) -> N
     assert caught.value.field == "lead_deputy"
     with pytest.raises(ValidationError, match="not among the proposers"):
         suggestion(engine, proposers=["王芳", "李强"], lead_deputy="张三")
-    with pytest.raises(ValidationError, match="origin: must be one of session, between_sessions"):
+    with pytest.raises(
+        ValidationError, match=r"origin: must be one of 大会期间 \(session\), 闭会期间 \(between_sessions\)"
+    ):
         suggestion(engine, origin="someday")
     assert suggestion(engine, proposers=["王芳", "李强"], lead_deputy="李强").data["lead_deputy"] == "李强"
 
@@ -33,7 +35,10 @@ def test_deputy_may_submit_only_as_a_proposer(engine: Engine) -> None:
 def test_rejection_records_its_reason_and_is_final(engine: Engine) -> None:
     """不予立案 needs one of the three reasons, keeps it on the item, and nothing can follow."""
     item = suggestion(engine)
-    with pytest.raises(ValidationError, match="personal_matter, forwarded_letter, no_substance"):
+    with pytest.raises(
+        ValidationError,
+        match=r"个人事项 \(personal_matter\), 转交来信 \(forwarded_letter\), 无实质内容 \(no_substance\)",
+    ):
         engine.fire(item.id, "reject", reason="boring")
     rejected = engine.fire(item.id, "reject", reason="forwarded_letter")
     assert (rejected.state, rejected.data["reason"]) == ("rejected", "forwarded_letter")

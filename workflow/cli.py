@@ -25,9 +25,10 @@ from workflow.beijing import SHANGHAI, beijing_text
 from workflow.calendar import Calendar, PeriodError, parse_period
 from workflow.channels import Settings
 from workflow.definition_numbers import version_text
+from workflow.discover import triggers_now
 from workflow.engine import Engine, load_definitions
 from workflow.errors import DefinitionError, ValidationError, WorkflowError
-from workflow.fields import DATES
+from workflow.fields import DATES, split_list
 from workflow.model import Actor, Item, plain
 from workflow.registry import Registry
 
@@ -63,7 +64,12 @@ INT_MAX = 2**31 - 1
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 SetOpt = Annotated[
     list[str] | None,
-    typer.Option("--set", metavar="KEY=VALUE", help="A data field; lists comma-separated, records as JSON."),
+    typer.Option(
+        "--set",
+        metavar="KEY=VALUE",
+        help="A data field: a choice by its label or code, a list separated by 、 or commas, records as JSON. "
+        "The fields: duban definitions show KIND TRIGGER.",
+    ),
 ]
 AtOpt = Annotated[
     str | None,
@@ -389,13 +395,13 @@ def submit(
     allow_future: AllowFutureOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Submit a new item of KIND (suggestion, review_opinion)."""
+    """Submit a new item of KIND (suggestion, review_opinion); its fields: duban definitions show KIND submit."""
     data: dict[str, Any] = {"title": title, **parse_sets(sets)}
     if body is not None:
         data["body"] = body
-    if proposer:
-        data["proposers"] = proposer
-    with _engine(ctx, allow_future=allow_future) as eng:
+    if proposer:  # --proposer "王芳、李强" is two proposers, as in an import's 提出代表 column
+        data["proposers"] = [name for given in proposer for name in split_list(given)]
+    with _engine(ctx, allow_future=allow_future) as eng, cli_definitions.fields_hint(eng, "submit", kind=kind):
         item = eng.submit(kind, actor=parse_actor(actor), at=written_when(eng, at), data=data)
     _emit(as_json, item, _item_line(item))
 
@@ -414,8 +420,12 @@ def fire(
     allow_future: AllowFutureOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Fire TRIGGER on ITEM, e.g. duban fire 3 assign --set lead_unit=市民政局."""
-    with _engine(ctx, allow_future=allow_future) as eng:
+    """Fire TRIGGER on ITEM, e.g. duban fire 3 assign --set lead_unit=市民政局.
+
+    TRIGGER's fields, their types and choices: duban definitions show KIND TRIGGER
+    (e.g. duban definitions show suggestion assign); the triggers ITEM allows now: duban show ITEM.
+    """
+    with _engine(ctx, allow_future=allow_future) as eng, cli_definitions.fields_hint(eng, trigger, item=item):
         result = eng.fire(
             item,
             trigger,
@@ -438,14 +448,14 @@ def show(
     actor = parse_actor(as_actor, "--as") if as_actor else None
     with _engine(ctx) as eng:
         detail = eng.get(item, actor=actor)
+        now = triggers_now(eng, item, actor)
     if as_json:
-        _emit(True, detail, "")
+        _emit(True, {**detail.to_dict(), "triggers_now": now}, "")
         return
     out.print(_item_line(detail), style="bold")
     out.print(
         f"year {detail.year}, round {detail.round}, key supervised: {'yes' if detail.key_supervised else 'no'}, "
-        f"definition {version_text(detail.definition_number)}; "
-        f"next: {', '.join(detail.allowed_triggers) or '—'}"
+        f"definition {version_text(detail.definition_number)}"
     )
     for key, value in detail.data.items():
         out.print(f"  {key}: {value}")
@@ -464,6 +474,7 @@ def show(
             str(h.seq), beijing_text(h.at, "minutes", label=False), h.actor, h.trigger, h.source or "", h.dest
         )
     out.print(history)
+    cli_definitions.print_triggers_now(now, detail, actor)
 
 
 @app.command("list")
@@ -694,7 +705,8 @@ def main(argv: list[str] | None = None) -> int:
 
 # The daemon's, the import and the report commands live in their own modules; importing one adds
 # its commands to `app`.
-from workflow import cli_audit, cli_change, cli_daemon, cli_import, cli_notices, cli_report  # noqa: E402, F401
+# cli_definitions: `definitions show` and the pointers to it (fire's and submit's errors, show's triggers).
+from workflow import cli_audit, cli_change, cli_daemon, cli_definitions, cli_import, cli_notices, cli_report  # noqa: E402, F401
 
 if __name__ == "__main__":
     sys.exit(main())

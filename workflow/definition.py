@@ -19,7 +19,7 @@ from typing import Any
 from workflow.calendar import PeriodError, parse_period
 from workflow.clocks import CHAIN, ClockSpec, parse_clocks
 from workflow.errors import DefinitionError
-from workflow.fields import FIELD_TYPES, FieldSpec
+from workflow.fields import FIELD_TYPES, FieldSpec, distinct_labels, labels_from
 from workflow.notify import NoticeSpec, bundled_notice_types
 from workflow.registry import Registry
 from workflow.yamlfile import LocatedYAML, YamlPath, read_text
@@ -444,19 +444,30 @@ class _Parser:
                             f"set_by names roles ({', '.join(ROLES)}) or {ON_DUE} (the clock's own timeout)",
                         )
                 kw["set_by"] = setters
+            label = self.text(spec.get("label"), (*fpath, "label"), "label")
             if ftype == "choice":
-                choices = self.names(spec.get("choices"), (*fpath, "choices"), "choices")
-                if not choices:
+                kw["choices"], kw["choice_labels"] = self.choices(spec.get("choices"), (*fpath, "choices"), label)
+                if not kw["choices"]:
                     self.error(fpath, f"choice field {name!r} needs a non-empty list of choices")
-                kw["choices"] = choices
             if ftype == "records":
                 kw["fields"] = self.fields(spec.get("fields"), (*fpath, "fields"))
                 if not kw["fields"]:
                     self.error(fpath, f"records field {name!r} needs fields for its entries")
-            out.append(
-                FieldSpec(name, str(ftype), label=self.text(spec.get("label"), (*fpath, "label"), "label"), **kw)
-            )
+            out.append(FieldSpec(name, str(ftype), label=label, **kw))
         return tuple(out)
+
+    def choices(self, raw: Any, path: YamlPath, label: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """A choice field's codes and their Chinese labels: ``choices: {session: 大会期间, ...}``, or a list
+        of codes labelled by the field's label when it names each in turn (``大会期间 / 闭会期间``)."""
+        if not isinstance(raw, dict):
+            codes = self.names(raw, path, "choices")
+            labels = labels_from(label, codes)
+            return codes, labels if distinct_labels(codes, labels) else ()
+        codes = tuple(str(c) for c in raw)
+        labels = tuple(self.text(v, (*path, c), "a choice's label").strip() for c, v in raw.items())
+        if not distinct_labels(codes, labels):
+            self.error(path, "each choice needs its own label, neither another choice's label nor its code")
+        return codes, labels
 
     def submit(self, raw: Any) -> SubmitSpec:
         spec = self.mapping(raw, ("submit",), "submit", required=("roles", "fields"))

@@ -1,9 +1,12 @@
 """Typed data fields of submissions and triggers, and how input values are checked against them.
 
 Values may arrive typed (from Python) or as strings (from the CLI's ``--set KEY=VALUE``): lists
-as ``a,b,c`` or JSON, records as JSON. Every rejection is a ValidationError naming the field
-(``promises[0].by`` for nested values). The fields that name parties (:data:`workflow.names.PARTY_FIELDS`)
-are normalised as party names are, and refused when a name holds a character that shows nothing.
+as ``a,b,c`` (or ``王芳、李强``: the separators an import splits on, :data:`LIST_SEPARATORS`) or JSON,
+records as JSON. A choice is its code or its Chinese label (``大会期间`` for ``session``), stored as
+the code. Every rejection is a ValidationError naming the field (``promises[0].by`` for nested
+values); the required fields missing from one mapping are named together (:class:`MissingFields`).
+The fields that name parties (:data:`workflow.names.PARTY_FIELDS`) are normalised as party names
+are, and refused when a name holds a character that shows nothing.
 """
 
 from __future__ import annotations
@@ -17,10 +20,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from workflow.calendar import PeriodError, parse_period
-from workflow.errors import ValidationError
+from workflow.errors import ValidationError, WorkflowError
 from workflow.names import normal_fields
 
-__all__ = ["DATES", "FIELD_TYPES", "FieldSpec", "check_data"]
+__all__ = [
+    "DATES",
+    "FIELD_TYPES",
+    "LIST_SEPARATORS",
+    "FieldSpec",
+    "MissingFields",
+    "check_data",
+    "distinct_labels",
+    "labels_from",
+    "split_list",
+]
 
 FIELD_TYPES = (
     "string",
@@ -40,6 +53,10 @@ _FALSE = {"false", "no", "0", "n", "否"}
 DEFAULT_MAX_LENGTH = {"string": 500, "text": 50_000}
 DEFAULT_MAX_ITEMS = 500
 _SURROGATE = re.compile("[\ud800-\udfff]")
+#: What separates the entries of a list written as text: the import's separators (a sheet's 提出代表
+#: column), the CLI's too. One separator between two entries: ``甲,,乙`` has an empty entry.
+LIST_SEPARATORS = "、，,;；\n\r"
+_SEPARATOR = re.compile(f"\r\n|[{LIST_SEPARATORS}]")
 #: The dates a field may hold: a workflow's dates lie well inside this window, and the periods counted
 #: from them (reminders before, escalations after) stay inside the dates Python can represent.
 DATES = (dt.date(1900, 1, 1), dt.date(2199, 12, 31))
@@ -55,6 +72,8 @@ class FieldSpec:
     required: bool = False
     label: str = ""
     choices: tuple[str, ...] = ()
+    #: the Chinese label of each choice, in the order of ``choices`` ("" where a choice has none)
+    choice_labels: tuple[str, ...] = ()
     min: float | None = None
     max: float | None = None
     max_length: int | None = None
@@ -68,7 +87,7 @@ class FieldSpec:
 
     def check(self, value: Any, path: str) -> Any:
         """Return the value in its canonical Python type, or raise ValidationError at *path*."""
-        if value is None or (isinstance(value, str) and not value.strip() and self.type != "text"):
+        if _blank(self, value):
             if self.required:
                 raise ValidationError(path, f"is required ({self.type}{_label(self)})")
             return None
@@ -146,14 +165,28 @@ class FieldSpec:
         except PeriodError as exc:
             raise ValidationError(path, str(exc)) from None
 
+    def labelled(self) -> list[tuple[str, str]]:
+        """Each choice as (code, Chinese label); the label is "" where the definition gives none."""
+        labels = self.choice_labels if len(self.choice_labels) == len(self.choices) else ("",) * len(self.choices)
+        return list(zip(self.choices, labels, strict=True))
+
+    def choice_label(self, code: str) -> str:
+        """The Chinese label of choice *code*, or the code itself when it has none."""
+        return next((label for c, label in self.labelled() if c == code and label), code)
+
     def _check_choice(self, value: Any, path: str) -> str:
-        if value not in self.choices:
-            raise ValidationError(path, f"must be one of {', '.join(self.choices)}; got {value!r}")
-        return str(value)
+        if value in self.choices:
+            return str(value)
+        text = value.strip() if isinstance(value, str) else value
+        for code, label in self.labelled():  # the label a clerk reads, a code in either case, "A 已解决…"
+            if (isinstance(text, str) and text in (code, label, f"{code} {label}")) or _same_code(text, code):
+                return code
+        options = ", ".join(f"{label} ({code})" if label else code for code, label in self.labelled())
+        raise ValidationError(path, f"must be one of {options}; got {value!r}")
 
     def _check_list(self, value: Any, path: str) -> list[str]:
         if isinstance(value, str):
-            value = _json(value, path) if value.lstrip().startswith("[") else value.split(",")
+            value = _json(value, path) if value.lstrip().startswith("[") else split_list(value)
         if not isinstance(value, (list, tuple)):
             raise ValidationError(path, f"must be a list of names, not {type(value).__name__}")
         entry = FieldSpec(self.name, "string", required=True, max_length=self.max_length)
@@ -181,8 +214,23 @@ class FieldSpec:
             raise ValidationError(path, f"has {len(values)} entries; at most {self.max_items} are allowed")
 
 
+class MissingFields(ValidationError):
+    """Required fields left out of one mapping, named together: ``.fields`` lists each (dotted for
+    nested values); ``.field`` is the first, so a caller reading one field still finds one."""
+
+    def __init__(self, specs: list[FieldSpec], paths: list[str]):
+        self.fields = paths
+        if len(paths) == 1:
+            super().__init__(paths[0], f"is required ({specs[0].type}{_label(specs[0])})")
+            return
+        each = "; ".join(f"{p} ({s.type}{_label(s)})" for s, p in zip(specs, paths, strict=True))
+        self.field, self.message = paths[0], f"{len(paths)} required fields are missing: {each}"
+        WorkflowError.__init__(self, self.message)
+
+
 def check_data(specs: tuple[FieldSpec, ...], data: Any, where: str = "") -> dict[str, Any]:
-    """Check a mapping of values against *specs*; unknown keys and missing required fields fail."""
+    """Check a mapping of values against *specs*; unknown keys and missing required fields fail
+    (every missing one named at once, :class:`MissingFields`)."""
     prefix = f"{where}." if where else ""
     if not isinstance(data, Mapping):
         raise ValidationError(where or "data", f"must be a mapping of field names to values, not {type(data).__name__}")
@@ -191,12 +239,48 @@ def check_data(specs: tuple[FieldSpec, ...], data: Any, where: str = "") -> dict
         if key not in known:
             names = ", ".join(known) or "none"
             raise ValidationError(f"{prefix}{key}", f"is not a field here; the fields are: {names}")
+    missing = [s for s in specs if s.required and _blank(s, data.get(s.name))]
+    if missing:
+        raise MissingFields(missing, [f"{prefix}{s.name}" for s in missing])
     out: dict[str, Any] = {}
     for spec in specs:
         value = spec.check(data.get(spec.name), f"{prefix}{spec.name}")
         if value is not None:
             out[spec.name] = value
     return normal_fields(out, prefix)  # a field naming a party holds the name as parties are stored
+
+
+def split_list(text: str) -> list[str]:
+    """The entries of a list written as text: ``王芳、李强`` and ``王芳,李强`` are two (:data:`LIST_SEPARATORS`)."""
+    return [entry.strip() for entry in _SEPARATOR.split(text)]
+
+
+def labels_from(label: str, choices: tuple[str, ...]) -> tuple[str, ...]:
+    """Choice labels read from a field's label that names each choice in turn, ``满意 / 基本满意 / 不满意``
+    (a part that starts with its code, ``A 已解决或基本解决``, is labelled by the rest); () otherwise."""
+    parts = [p.strip() for p in label.split(" / ")]
+    if len(choices) < 2 or len(parts) != len(choices):
+        return ()
+    return tuple(p.removeprefix(f"{c} ").strip() for c, p in zip(choices, parts, strict=True))
+
+
+def distinct_labels(codes: tuple[str, ...], labels: tuple[str, ...]) -> bool:
+    """Whether every label names one choice only: none blank, none twice, none another choice's code."""
+    others = [codes[:i] + codes[i + 1 :] for i in range(len(codes))]
+    return (
+        all(labels)
+        and len(set(labels)) == len(labels)
+        and not any(v in o for v, o in zip(labels, others, strict=False))
+    )
+
+
+def _blank(spec: FieldSpec, value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip() and spec.type != "text")
+
+
+def _same_code(value: Any, code: str) -> bool:
+    """``a`` for ``A``, ``Satisfied`` for ``satisfied``: a code typed in another case."""
+    return isinstance(value, str) and value.casefold() == code.casefold()
 
 
 def _json(text: str, path: str) -> Any:

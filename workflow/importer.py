@@ -47,7 +47,7 @@ import sqlalchemy as sa
 from workflow import store
 from workflow.beijing import SHANGHAI, beijing_date
 from workflow.errors import ImportRejected, RowProblem, ValidationError, WorkflowError
-from workflow.fields import check_data
+from workflow.fields import LIST_SEPARATORS, check_data
 from workflow.model import Actor
 from workflow.names import differs, lookalike
 from workflow.registry import Context
@@ -75,7 +75,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 ERROR_COLUMN = "错误"
 _ALIASES = {re.sub(r"\s+", "", a).lower(): name for name, aliases in COLUMNS.items() for a in aliases}
-_SPLIT = re.compile(r"[、，,;；\n\r]+")
+_SPLIT = re.compile(f"[{LIST_SEPARATORS}]+")
 _KINDS = {"", "suggestion", "代表建议", "建议", "建议、批评和意见", "代表建议、批评和意见"}
 _REVIEW = "review_opinion"
 _OTHER_KINDS = {"review_opinion", "审议意见"}  # in duban's export beside the suggestions
