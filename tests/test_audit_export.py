@@ -255,3 +255,14 @@ def test_a_signed_export_catches_a_history_rewritten_with_recomputed_hashes(engi
     assert engine.verify_audit(item_id) == []  # a keyless chain cannot see this by itself
     now = collect(engine, item_id)["verification"]
     assert now["intact"] and now["head_hash"] != signed
+
+
+def test_every_choice_reads_by_its_chinese_label(engine: Engine) -> None:
+    """A choice a definition labels per code (办理态度 基本满意) is shown by its label in the text and HTML
+    exports, and a grade keeps its letter (B（正在解决或列入规划）); the JSON export keeps the codes."""
+    item = to_replied(engine, category="B", promises=[{"what": "加密班次", "by": "2026-12-31"}])
+    engine.fire(item.id, "evaluate", actor=Actor("deputy", "王芳"), result="satisfied", attitude="basically_satisfied")
+    text = export(engine, item.id, "text")
+    assert "办理态度：基本满意" in text and "答复类别：B（正在解决或列入规划）" in text
+    assert "basically_satisfied" not in text and "basically_satisfied" not in export(engine, item.id, "html")
+    assert '"attitude": "basically_satisfied"' in export(engine, item.id, "json")

@@ -257,11 +257,12 @@ def _field(name: str, value: Any, spec: Any) -> dict[str, str]:
     label = getattr(spec, "label", "") or ""
     choices = getattr(spec, "choices", ()) or ()
     parts = [p.strip() for p in label.split(" / ")]
-    if choices and len(parts) == len(choices):  # "满意 / 基本满意 / 不满意" labels each choice in turn
-        label = ""
-        if value in choices:  # "B 正在解决或列入规划" already starts with the value it labels
-            text = parts[choices.index(value)]
-            value = f"{value}（{text.removeprefix(f'{value} ')}）" if text.startswith(f"{value} ") else chinese(text)
+    if choices:
+        if len(parts) == len(choices):  # "满意 / 基本满意 / 不满意" labels each choice, not the field
+            label = ""
+        text = dict(spec.labelled()).get(value, "") if hasattr(spec, "labelled") else ""
+        if text:  # a grade keeps its letter, as the field's label writes it: "B 正在解决或列入规划"
+            value = f"{value}（{text}）" if f"{value} {text}" in parts else chinese(text)
     elif getattr(spec, "type", "") == "period":
         value = cn_period(value)
     label = chinese(label) or FIELD_NAMES.get(name, "")
