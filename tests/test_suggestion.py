@@ -38,7 +38,7 @@ def test_rejection_records_its_reason_and_is_final(engine: Engine) -> None:
     rejected = engine.fire(item.id, "reject", reason="forwarded_letter")
     assert (rejected.state, rejected.data["reason"]) == ("rejected", "forwarded_letter")
     # Only void (作废, an item entered by mistake) follows a final state, to another final one.
-    with pytest.raises(InvalidTransition, match="triggers allowed there: void$"):
+    with pytest.raises(InvalidTransition, match=r"triggers allowed there: void$"):
         engine.fire(item.id, "register")
 
 
