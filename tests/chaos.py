@@ -230,7 +230,8 @@ def _closes_all(spec: ClockSpec, t: TransitionSpec, dest: str) -> bool:
 def open_states(defn: Definition) -> dict[str, set[str]]:
     """For each clock of *defn*, the states an item can be in while that clock may still be open: those
     reachable from a start trigger's destination without passing a stop that closes all of the clock's
-    deadlines (a stop limited by ``when``, or one naming a single promise, problem or unit, does not)."""
+    deadlines (a stop limited by ``when``, or one naming a single promise, problem or unit, does not), nor
+    entering a final state (the engine stops every clock of an item that ends: withdrawn, rejected, voided)."""
     moves = [
         (t, source, dest or source)
         for t in defn.transitions
@@ -249,7 +250,8 @@ def open_states(defn: Definition) -> dict[str, set[str]]:
         while todo:
             state = todo.pop()
             for t, source, dest in moves:
-                if source == state and dest not in reach and not _closes_all(spec, t, dest):
+                ends = defn.states[dest].final
+                if source == state and dest not in reach and not ends and not _closes_all(spec, t, dest):
                     reach.add(dest)
                     todo.append(dest)
         out[name] = reach

@@ -126,7 +126,9 @@ def walk(
 ) -> Walk:
     """Both lifecycles end to end, every free-text field filled by *text*: a suggestion through reassignment,
     extension, reply with a promise, re-handling, closing and reopening; a split suggestion; a rejected and
-    a withdrawn one; a review opinion through a failed vote, second review, accountability and reopening."""
+    a withdrawn one; a voided one; a review opinion through a failed vote, second review, accountability and
+    reopening, its vote corrected; a voided review opinion. The main suggestion's rating, contact and promise
+    are corrected along the way."""
     w = Walk()
 
     def t(path: str) -> str:
@@ -200,9 +202,20 @@ def walk(
     go(a, "reply", LEAD, category="B", **reply)
     go(a, "evaluate", DEPUTY, result="satisfied", comment=t(f"{s}.evaluate.comment"))
     go(a, "close")
+    go(a, "correct_evaluation", attitude="basically_satisfied", reason=t(f"{s}.correct_evaluation.reason"))
     promise_id = eng.get(a).promises[0]["id"]
     go(a, "verify_commitment", promise=promise_id, outcome="broken", note=t(f"{s}.verify_commitment.note"))
     go(a, "reopen", LEADER, reason=t(f"{s}.reopen.reason"))
+    contact_id = eng.get(a).contacts[0]["id"]
+    go(
+        a,
+        "correct_contact",
+        contact=contact_id,
+        note=t(f"{s}.correct_contact.note"),
+        reason=t(f"{s}.correct_contact.reason"),
+    )
+    corrected = {"what": t(f"{s}.correct_promise.what"), "reason": t(f"{s}.correct_promise.reason")}
+    go(a, "correct_promise", promise=promise_id, **corrected)
     # Split among units; rejected; withdrawn.
     b = w.items["split"] = submit(s, title=t(f"{s}.submit.title"), origin="between_sessions", proposers=[deputy])
     go(b, "register")
@@ -213,6 +226,8 @@ def walk(
     go(c, "reject", reason="no_substance", note=t(f"{s}.reject.note"))
     d = w.items["withdrawn"] = submit(s, title=t(f"{s}.submit.title"), origin="session", proposers=[deputy])
     go(d, "withdraw", reason=t(f"{s}.withdraw.reason"))
+    v = w.items["voided"] = submit(s, title=t(f"{s}.submit.title"), origin="session", proposers=[deputy])
+    go(v, "void", reason=t(f"{s}.void.reason"))
 
     r = "review_opinion"
     e = w.items["review_opinion"] = submit(
@@ -260,7 +275,11 @@ def walk(
         reason=t(f"{r}.refer_accountability.reason"),
         referred_to=t(f"{r}.refer_accountability.referred_to"),
     )
+    vote = eng.get(e).votes[-1]  # 1 of 7 satisfied, corrected to 2: still unsatisfactory
+    go(e, "correct_vote", vote=vote["id"], satisfied=2, reason=t(f"{r}.correct_vote.reason"))
     go(e, "close_problem", problem=1, note=t(f"{r}.close_problem.note"))
     go(e, "close")
     go(e, "reopen", LEADER, reason=t(f"{r}.reopen.reason"))
+    g = w.items["voided_opinion"] = submit(r, title=t(f"{r}.submit.title"), basis="inspection")
+    go(g, "void", reason=t(f"{r}.void.reason"))
     return w

@@ -29,7 +29,7 @@ def test_submit_records_the_item_and_its_first_audit_row(engine: Engine) -> None
     assert item.data["proposers"] == ["王芳", "李强"]
     detail = engine.get(item.id)
     assert [(h.trigger, h.source, h.dest) for h in detail.history] == [("submit", None, "submitted")]
-    assert detail.allowed_triggers == ["register", "reject", "withdraw"]
+    assert detail.allowed_triggers == ["register", "reject", "withdraw", "void"]
 
 
 def test_timestamps_come_from_the_injected_clock_and_return_aware(engine: Engine, clock: FakeClock) -> None:
@@ -62,7 +62,7 @@ def test_invalid_transition_names_state_and_allowed_triggers(engine: Engine) -> 
     before = snapshot(engine)
     with pytest.raises(InvalidTransition) as caught:
         engine.fire(item.id, "reply")
-    assert caught.value.state == "submitted" and caught.value.allowed == ["register", "reject", "withdraw"]
+    assert caught.value.state == "submitted" and caught.value.allowed == ["register", "reject", "withdraw", "void"]
     assert "'submitted'" in str(caught.value) and "register, reject, withdraw" in str(caught.value)
     assert snapshot(engine) == before
 

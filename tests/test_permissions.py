@@ -66,6 +66,10 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         "reopen": {"office", "leader"},
         "withdraw": {"office", "deputy"},
         "designate_key": {"leader"},
+        "void": {"office"},
+        "correct_contact": {"office"},
+        "correct_promise": {"office"},
+        "correct_evaluation": {"office"},
     },
     "review_opinion": {
         "submit": {"office", "committee"},
@@ -82,6 +86,8 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         "close": {"office"},
         "reopen": {"office", "leader"},
         "designate_key": {"leader"},
+        "void": {"office"},
+        "correct_vote": {"office"},
     },
 }
 
@@ -110,6 +116,19 @@ DATA: dict[tuple[str, str], Data | Callable[[Engine, int], Data]] = {
     ("suggestion", "verify_commitment"): lambda eng, item_id: {"promise": eng.get(item_id).promises[0]["id"]},
     ("review_opinion", "assign"): {"lead_unit": LEAD, "co_units": [CO], "problems": [{"title": "问题1"}]},
     ("review_opinion", "vote"): {"satisfied": 30, "basically_satisfied": 5, "unsatisfied": 2},
+    ("suggestion", "correct_contact"): lambda eng, item_id: {
+        "contact": eng.get(item_id).contacts[0]["id"],
+        "note": "更正",
+    },
+    ("suggestion", "correct_promise"): lambda eng, item_id: {
+        "promise": eng.get(item_id).promises[0]["id"],
+        "what": "更正",
+    },
+    ("suggestion", "correct_evaluation"): {"result": "basically_satisfied"},
+    ("review_opinion", "correct_vote"): lambda eng, item_id: {
+        "vote": eng.get(item_id).votes[0]["id"],
+        "satisfied": eng.get(item_id).votes[0]["satisfied"] + 1,
+    },
 }
 #: Data that takes a branch guarded by a registered condition (``when:`` branches are read from the YAML).
 BRANCH_DATA: dict[tuple[str, str, str], Data] = {
@@ -117,6 +136,11 @@ BRANCH_DATA: dict[tuple[str, str, str], Data] = {
 }
 #: Fires a trigger needs first, by whoever may fire them: the lead unit replies after the co-units' opinions.
 PREPARE: dict[tuple[str, str], tuple[str, ...]] = {("suggestion", "reply"): ("submit_co_opinion",)}
+#: A fire a trigger needs at some earlier point of the walk: fired at the first state on it that allows it
+#: (a contact to correct is recorded while the item is assigned, before it can be closed).
+EARLY: dict[tuple[str, str], str] = {("suggestion", "correct_contact"): "record_contact"}
+#: A state the walk to a source state must pass through: a closed opinion with a vote to correct.
+VIA: dict[tuple[str, str, str], str] = {("review_opinion", "correct_vote", "closed"): "vote_passed"}
 
 
 def sample(fields: tuple[FieldSpec, ...]) -> Data:
@@ -180,12 +204,13 @@ class Lab:
         allowed = columns(roles, defn)
         return next(ACTORS[c] for c in ACTORS if c in allowed)
 
-    def path(self, kind: str, state: str) -> list[tuple[TransitionSpec, str, Data]]:
-        """The shortest walk from submission to *state*: (transition, state it leads to, branch data)."""
-        if (kind, state) not in self._paths:
+    def path(self, kind: str, state: str, start: str | None = None) -> list[tuple[TransitionSpec, str, Data]]:
+        """The shortest walk from submission (or *start*) to *state*: (transition, state it leads to, branch data)."""
+        if start is not None or (kind, state) not in self._paths:
             defn = self.engine.definition(kind)
-            seen: dict[str, list[tuple[TransitionSpec, str, Data]]] = {defn.initial: []}
-            queue = deque([defn.initial])
+            first = start or defn.initial
+            seen: dict[str, list[tuple[TransitionSpec, str, Data]]] = {first: []}
+            queue = deque([first])
             while queue:
                 here = queue.popleft()
                 for t in defn.transitions:
@@ -200,6 +225,8 @@ class Lab:
                             seen[dest] = [*seen[here], (t, dest, extra)]
                             queue.append(dest)
             assert state in seen, f"{kind}: no path to {state}"
+            if start is not None:
+                return seen[state]
             self._paths.update({(kind, s): p for s, p in seen.items()})
         return self._paths[(kind, state)]
 
@@ -221,9 +248,15 @@ class Lab:
     def probe(self, kind: str, state: str, t: TransitionSpec) -> Item:
         """A new item of *kind* in *state*, with whatever *t* needs done first already done."""
         item = self.submit(kind)
-        for step, dest, extra in self.path(kind, state):
+        via = VIA.get((kind, t.trigger, state))
+        walk = self.path(kind, via) + self.path(kind, state, via) if via else self.path(kind, state)
+        early = EARLY.get((kind, t.trigger))
+        for step, dest, extra in walk:
             item = self.fire(item, step, extra=extra)
             assert item.state == dest, f"{kind}: {step.trigger} led to {item.state}, not {dest}; add a recipe"
+            spec = self.engine.definition(kind).transition(item.state, early) if early else None
+            if spec is not None:
+                item, early = self.fire(item, spec), None
         return self.prepare(item, t.trigger)
 
     def prepare(self, item: Item, trigger: str) -> Item:

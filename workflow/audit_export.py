@@ -92,6 +92,7 @@ FIELD_NAMES = {
     "promise": "承诺事项序号",
     "problem": "问题序号",
     "deemed": "视为满意",
+    "was": "更正前",  # the values a correction (correct_*) replaced
 }
 #: Names for the fields of records (承诺事项, 问题清单, 整改清单) whose definition gives no label.
 SUBFIELD_NAMES = {
@@ -240,7 +241,10 @@ def _row(r: Mapping[str, Any], defn: Definition) -> dict[str, Any]:
         "dest": r["dest"],
         "dest_label": chinese(defn.state_label(r["dest"])),
         "data": r["data"],
-        "fields": [_field(name, value, fields.get(name)) for name, value in data.items()],
+        "fields": [
+            _was(value, fields) if name == "was" else _field(name, value, fields.get(name))
+            for name, value in data.items()
+        ],
         "effects": r.get("effects") or {},  # the rows the event wrote, hashed with it (workflow.audit_rows)
         "hash": r["hash"],
         "prev_hash": r["prev_hash"],
@@ -268,6 +272,18 @@ def _field(name: str, value: Any, spec: Any) -> dict[str, str]:
     label = chinese(label) or FIELD_NAMES.get(name, "")
     subfields = {f.name: f for f in getattr(spec, "fields", ()) or ()}
     return {"name": name, "label": label or name, "value": _value(value, subfields)}
+
+
+def _was(value: Any, fields: Mapping[str, Any]) -> dict[str, str]:
+    """The values a correction replaced (``was``), each named as the field the correction sets."""
+    if not isinstance(value, Mapping):
+        return _field("was", value, None)
+    shown = (_field(str(k), v, fields.get(k)) for k, v in value.items())
+    return {
+        "name": "was",
+        "label": FIELD_NAMES["was"],
+        "value": "；".join(f"{f['label']}：{f['value']}" for f in shown),
+    }
 
 
 def _value(value: Any, subfields: Mapping[str, Any] | None = None) -> str:

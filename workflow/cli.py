@@ -484,13 +484,16 @@ def list_items(
     state: Annotated[str | None, typer.Option()] = None,
     unit: Annotated[str | None, typer.Option(help="Items assigned to this unit.")] = None,
     year: Annotated[int | None, typer.Option(max=INT_MAX)] = None,
+    voided: Annotated[
+        bool, typer.Option("--voided", help="Include voided items (作废); --state voided lists only them.")
+    ] = False,
     as_actor: AsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """List items by kind, state, unit and year."""
+    """List items by kind, state, unit and year (voided items only with --voided)."""
     actor = parse_actor(as_actor, "--as") if as_actor else None
     with _engine(ctx) as eng:
-        items = eng.items(kind=kind, state=state, unit=unit, year=year, actor=actor)
+        items = eng.items(kind=kind, state=state, unit=unit, year=year, actor=actor, voided=voided)
     table = Table("id", "kind", "title", "state", "year", "round")
     for i in items:
         table.add_row(str(i.id), i.kind, i.title, i.state_label, str(i.year), str(i.round))

@@ -106,6 +106,7 @@ class ClockSpec:
     start_if: str | None = None  # boolean parameter: the clock runs only when it is true
     on_due: tuple[str, dict[str, Any]] | None = None  # (trigger, data) the sweep fires as `system` when due
     climb_by_round: str | None = None  # boolean parameter: each later round notifies one rung higher
+    redate: tuple[str, ...] = ()  # triggers that correct a record's own date (its subject and date fields)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +176,7 @@ def parse_clocks(
             start_if=r.param("start_if", "boolean"),
             on_due=_on_due(p, spec.get("on_due"), (*path, "on_due"), transitions),
             climb_by_round=r.param("climb_by_round", "boolean"),
+            redate=r.triggers("redate"),
         )
     return out
 
@@ -370,6 +372,23 @@ def apply_clocks(ctx: Context, trigger: str, dest: str, calendar: Calendar, even
         if trigger in spec.extend:
             for row in _open_rows(ctx, spec, "running"):
                 _extend(ctx, spec, row, str(ctx.data["period"]), calendar)
+        if trigger in spec.redate:
+            _redate(ctx, spec, calendar)
+    if ctx.definition.states[dest].final:  # withdrawn, rejected, voided: no clock of the item runs on
+        for spec in ctx.definition.clocks.values():
+            _close(ctx, spec, "stopped", None)
+
+
+def _redate(ctx: Context, spec: ClockSpec, calendar: Calendar) -> None:
+    """A correction of a record's own date (a promise's ``by``) moves its open deadline to the new date."""
+    if not (spec.subject and spec.date and spec.subject in ctx.data and spec.date in ctx.data):
+        return
+    subject, day = f"{spec.subject}:{ctx.data[spec.subject]}", ctx.data[spec.date]
+    for state in _OPEN:
+        for row in _open_rows(ctx, spec, state):
+            if row["subject"] == subject:
+                moved = {**row, "start_date": day}
+                _save(ctx, row, {"start_date": day, **recompute(moved, spec, calendar)})
 
 
 def compute(row: dict[str, Any], calendar: Calendar, event: str = "") -> Due:

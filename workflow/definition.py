@@ -111,6 +111,7 @@ _KEYS = {
         "start_if",
         "on_due",
         "climb_by_round",
+        "redate",
     },
     "on_due": {"trigger", "data"},
     "clock_trigger": {"trigger", "to", "when", "all"},
@@ -629,10 +630,16 @@ class _Parser:
         for name, spec in states.items():
             if name not in reached:
                 self.error(("states", name), f"state {name!r} cannot be reached from {initial!r}", key=True)
-            if spec.final and any(name in t.sources for t in transitions):
+            # A final state is never left for handling again; it may only move to another final state
+            # (a withdrawn or rejected item entered by mistake is voided, 作废).
+            leaving = sorted(
+                {t.trigger for t in transitions if name in t.sources for d in t.dests() if not _final(d, states)}
+            )
+            if spec.final and leaving:
                 self.error(
                     ("states", name),
-                    f"final state {name!r} has outgoing transitions; mark it final: false or remove them",
+                    f"final state {name!r} has outgoing transitions ({', '.join(leaving)}); mark it final: false "
+                    "or remove them (a final state may move only to another final state, as void does)",
                     key=True,
                 )
             if not spec.final and not edges[name]:
@@ -659,6 +666,11 @@ def check_parameter(ptype: str, value: Any) -> str | None:
         "string": isinstance(value, str),
     }[ptype]
     return None if ok else f"{value!r} is not a valid {ptype}" + (" (between 0 and 1)" if ptype == "fraction" else "")
+
+
+def _final(state: str | None, states: dict[str, StateSpec]) -> bool:
+    """Whether *state* is a final state (None, staying where the item is, is not a move to one)."""
+    return state is not None and state in states and states[state].final
 
 
 def _typename(value: Any) -> str:

@@ -50,7 +50,7 @@ from workflow.errors import (
 )
 from workflow.fields import check_data
 from workflow.machine import compile_machine
-from workflow.model import Actor, AuditEntry, Item, ItemDetail, plain
+from workflow.model import VOIDED, Actor, AuditEntry, Item, ItemDetail, plain
 from workflow.notify import Notices, queue_fire, report_overdue
 from workflow.recovery import release_held, requeue, resolve_incident
 from workflow.registry import Context, Registry
@@ -543,11 +543,15 @@ class Engine:
         key_supervised: bool | None = None,
         limit: int | None = None,
         actor: Actor | str | None = None,
+        voided: bool = False,
     ) -> list[Item]:
         """Items matching every filter given, oldest first. *unit* matches active assignments; *actor*
-        keeps only what they may see (:mod:`workflow.scope`: a unit its items, a deputy theirs)."""
+        keeps only what they may see (:mod:`workflow.scope`: a unit its items, a deputy theirs).
+        Voided items (作废) are left out unless *voided* is true or *state* asks for them."""
         actor = None if actor is None else Actor.of(actor)
         query = scope.restrict(sa.select(_ITEM).order_by(_ITEM.c.id), actor, self.db.dialect.name)
+        if not voided and state is None:
+            query = query.where(_ITEM.c.state != VOIDED)
         for column, value in (("kind", kind), ("state", state), ("year", year), ("key_supervised", key_supervised)):
             if value is not None:
                 query = query.where(_ITEM.c[column] == value)

@@ -57,6 +57,8 @@ class InvalidTransition(WorkflowError):
         self.item_id = item_id
         where = f"item {item_id} is" if item_id is not None else "the item is"
         options = ", ".join(self.allowed) if self.allowed else "none (the state is final)"
+        if state == "voided":  # workflow.model.VOIDED
+            options += "; a voided item (已作废) stays voided and nothing more is recorded on it"
         super().__init__(f"cannot fire {trigger!r}: {where} in state {state!r}; triggers allowed there: {options}")
 
 

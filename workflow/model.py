@@ -6,10 +6,13 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ACTOR_ROLES", "Actor", "AuditEntry", "Item", "ItemDetail", "plain"]
+__all__ = ["ACTOR_ROLES", "VOIDED", "Actor", "AuditEntry", "Item", "ItemDetail", "plain"]
 
 #: Who may act. ``unit`` and ``deputy`` need a party (the unit's or deputy's name).
 ACTOR_ROLES = ("office", "leader", "committee", "system", "unit", "deputy")
+#: The state of an item voided (作废) as entered by mistake: final, kept in the audit, left out of every
+#: figure and ledger of the reports and of ``Engine.items`` unless asked for (workflow.corrections).
+VOIDED = "voided"
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from workflow import store
 from workflow.calendar import SHANGHAI
 from workflow.errors import NotFound
+from workflow.model import VOIDED
 from workflow.report_defs import PROBLEM_LABELS, PROMISE_LABELS, RESULT_LABELS, VOTE_LABELS, rate
 from workflow.wording import plain
 
@@ -47,7 +48,9 @@ class Scope:
         now: dt.datetime,
         clocks: dict[str, str],
     ) -> None:
-        self.engine, self.conn, self.where, self.now, self.clocks = engine, conn, list(where), now, clocks
+        # Voided items (作废, entered by mistake) are left out of every figure and ledger, here once.
+        self.where = [*where, _I.c.state != VOIDED]
+        self.engine, self.conn, self.now, self.clocks = engine, conn, now, clocks
         self.today = now.astimezone(SHANGHAI).date()
         self._labels: dict[tuple[str, str], str] = {}
         finals = {k: [s for s, spec in engine.definition(k).states.items() if spec.final] for k in engine.kinds}

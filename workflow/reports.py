@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from workflow import store
 from workflow.calendar import SHANGHAI
 from workflow.errors import ValidationError
+from workflow.model import VOIDED
 from workflow.names import normal as normal_name
 from workflow.report_defs import FOOTNOTES, SCHEMA, TITLE, rate
 from workflow.report_ledgers import LEADS, Scope, count, ledgers, overdue_units
@@ -489,6 +490,11 @@ def _check(engine: Engine, conn: sa.Connection, options: Mapping[str, Any]) -> F
         if state not in states:
             raise ValidationError(
                 "state", f"unknown state {state!r}{_hint(state, states)}; states: {', '.join(sorted(states))}"
+            )
+        if state == VOIDED:
+            raise ValidationError(
+                "state",
+                "voided items (作废) are left out of every figure and ledger; list them with duban list --voided",
             )
     session = options.get("session")
     if session is not None:

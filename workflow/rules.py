@@ -428,3 +428,7 @@ def _problem_row(ctx: Context, number: int) -> dict[str, Any]:
 
 def _total(ctx: Context) -> int:
     return int(ctx.data["satisfied"] + ctx.data["basically_satisfied"] + ctx.data["unsatisfied"])
+
+
+# The office's corrections (void, correct_*) register themselves on import.
+from workflow import corrections as _corrections  # noqa: E402, F401
