@@ -19,11 +19,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+from typer._click import exceptions as click_errors
 
+from workflow import cli_errors, cli_setup
 from workflow.audit_export import visible
 from workflow.beijing import SHANGHAI, beijing_text
 from workflow.calendar import Calendar, PeriodError, parse_period
 from workflow.channels import Settings
+from workflow.cli_errors import CommandFailed
+from workflow.cli_output import program, record_table, shown
 from workflow.engine import Engine, load_definitions
 from workflow.errors import DefinitionError, ValidationError, WorkflowError
 from workflow.fields import DATES
@@ -32,8 +36,8 @@ from workflow.registry import Registry
 
 app = typer.Typer(
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help is plain text: `[default: …]` and `ROLE[:PARTY]` show as written, never as markup
     help="duban (督办): deputies' suggestions and review opinions, from assignment to follow-up review.",
 )
 definitions_app = typer.Typer(no_args_is_help=True, help="Check and draw lifecycle definitions.")
@@ -85,12 +89,26 @@ DefsOpt = Annotated[
 ]
 
 
+def _version(value: bool) -> None:
+    if value:
+        from workflow import __version__
+
+        print(f"duban {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _global(
     ctx: typer.Context,
     db: Annotated[
         str | None,
-        typer.Option("--db", metavar="URL", envvar="DUBAN_DB", help="Database URL [default: sqlite:///duban.db]."),
+        typer.Option(
+            "--db",
+            metavar="URL|PATH",
+            envvar="DUBAN_DB",
+            help="Database: a URL (postgresql+psycopg://user@host/db) or a SQLite file path (duban.db)"
+            " [default: ./duban.db].",
+        ),
     ] = None,
     definitions: DefsOpt = None,
     parameters: Annotated[
@@ -107,9 +125,16 @@ def _global(
         Path | None,
         typer.Option("--settings", metavar="FILE", envvar="DUBAN_SETTINGS", help="Delivery settings (TOML)."),
     ] = None,
+    version: Annotated[
+        bool | None,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print duban's version and exit."),
+    ] = None,
 ) -> None:
+    source = ctx.get_parameter_source("db")
+    db_source = None if db is None else ("DUBAN_DB" if source and source.name == "ENVIRONMENT" else "--db")
     ctx.obj = {
-        "db": db or "sqlite:///duban.db",
+        "db": cli_setup.database_url(db, db_source or "--db"),
+        "db_source": db_source,
         "definitions": definitions or None,
         "parameters": parameters,
         "calendar": calendar or [],
@@ -119,6 +144,7 @@ def _global(
 
 def _engine(ctx: typer.Context, calendar: Calendar | None = None, allow_future: bool = False) -> Engine:
     _check_url(ctx.obj["db"])
+    cli_setup.opening(ctx.obj, ctx.command_path.partition(" ")[2])
     try:
         return Engine(
             ctx.obj["db"],
@@ -132,8 +158,7 @@ def _engine(ctx: typer.Context, calendar: Calendar | None = None, allow_future: 
         from workflow.daemon import one_line
 
         url = sa.engine.make_url(ctx.obj["db"]).render_as_string(hide_password=True)
-        print(f"error: cannot open the database {url}: {one_line(exc)}", file=sys.stderr)
-        raise typer.Exit(1) from None
+        raise CommandFailed(f"cannot open the database {url}: {one_line(exc)}", ctx.obj["db_source"]) from None
 
 
 def _check_url(url: str) -> None:
@@ -142,7 +167,7 @@ def _check_url(url: str) -> None:
         parsed = sa.engine.make_url(url)
     except sa.exc.ArgumentError:
         raise ValidationError(
-            "--db", "not a database URL; write e.g. sqlite:///duban.db or postgresql+psycopg://user@host/db"
+            "--db", "not a database URL; write e.g. duban.db, sqlite:///duban.db or postgresql+psycopg://user@host/db"
         ) from None
     try:
         parsed.get_dialect().import_dbapi()
@@ -198,14 +223,15 @@ def written_when(eng: Engine, text: str | None, option: str = "--at") -> dt.date
     return eng._written(parse_when(text, option), option)
 
 
-def parse_sets(pairs: list[str] | None) -> dict[str, str]:
+def parse_sets(pairs: list[str] | None, option: str = "--set") -> dict[str, str]:
     values: dict[str, str] = {}
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise ValidationError("--set", f"{pair!r} is not KEY=VALUE")
+            raise ValidationError(option, f"{pair!r} is not KEY=VALUE")
         if key.strip() in values:
-            raise ValidationError(key.strip(), "is given twice; put list entries in one --set, comma-separated")
+            again = "put list entries in one --set, comma-separated" if option == "--set" else f"give {option} once"
+            raise ValidationError(key.strip(), f"is given twice; {again}")
         values[key.strip()] = value
     return values
 
@@ -217,24 +243,34 @@ def _emit(as_json: bool, value: Any, human: str) -> None:
         out.print(human)
 
 
-def _cell(value: Any) -> str:
-    """A table cell: an instant in Beijing time (the table says so), anything else as JSON shows it."""
-    return beijing_text(value, label=False) if isinstance(value, dt.datetime) else str(plain(value))
-
-
 def _item_line(item: Item) -> str:
     return f"item {item.id} [{item.kind}] {item.title}: {item.state_label} — version {item.version}"
 
 
 @app.command()
-def init(ctx: typer.Context, as_json: JsonOpt = False) -> None:
-    """Create or upgrade the database schema and record the loaded definitions."""
+def init(
+    ctx: typer.Context,
+    office_name: Annotated[
+        str | None,
+        typer.Option(
+            "--office-name",
+            metavar="NAME",
+            help="The office notices are signed by, e.g. 宽城满族自治县人大常委会办公室; stored in the database "
+            "(office_name in the settings, if given, wins).",
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create or upgrade the database schema, record the loaded definitions and the office's name."""
     with _engine(ctx) as eng:
         info: dict[str, Any] = {"db": eng.url, "kinds": {k: eng.definition(k).digest[:12] for k in eng.kinds}}
+        info["office"], office_line = cli_setup.set_office(eng, office_name, ctx.obj["settings"])
         _emit(
             as_json,
             info,
-            f"database ready: {eng.url}\n" + "\n".join(f"  {k}: version {d}" for k, d in info["kinds"].items()),
+            f"database ready: {eng.url}\n"
+            + "\n".join(f"  {k}: version {d}" for k, d in info["kinds"].items())
+            + f"\n{office_line}",
         )
 
 
@@ -325,7 +361,12 @@ def party_add(
     case_leader: Annotated[str | None, typer.Option(help="包案领导.")] = None,
     contact: Annotated[
         list[str] | None,
-        typer.Option("--contact", metavar="ROLE=ADDRESS", help="Where notices to ROLE go: mail, http(s):// or file:."),
+        typer.Option(
+            "--contact",
+            metavar="KEY=ADDRESS",
+            help="Where notices go (repeatable): a mail address, an http(s):// webhook or file:FOLDER. A unit's keys: "
+            "handler, department_head, principal_leader, case_leader; a deputy's or a leader's: address.",
+        ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -341,7 +382,8 @@ def party_add(
         if v
     }
     if contact:
-        chain["contacts"] = parse_sets(contact)
+        chain["contacts"] = parse_sets(contact, "--contact")
+        cli_setup.check_contacts(role, chain["contacts"])
     with _engine(ctx) as eng:
         row = eng.add_party(role, name, **chain)
     _emit(as_json, row, f"{row['role']} {row['name']} recorded")
@@ -440,17 +482,13 @@ def show(
         f"next: {', '.join(detail.allowed_triggers) or '—'}"
     )
     for key, value in detail.data.items():
-        out.print(f"  {key}: {value}")
+        out.print(f"  {key}: " + shown(value).replace("\n", "\n    "))
     for name in ("assignments", "promises", "problems", "contacts", "votes"):
-        rows = getattr(detail, name)
-        if rows:
-            table = Table(*rows[0].keys(), title=f"{name} (时间为北京时间)")
-            for r in rows:
-                table.add_row(*(_cell(v) for v in r.values()))
-            out.print(table)
+        if rows := getattr(detail, name):
+            out.print(record_table(f"{name} (时间为北京时间)", rows))
     if detail.deadlines:
         _print_clocks(detail.deadlines)
-    history = Table("#", "at (Asia/Shanghai)", "actor", "trigger", "from", "to", title="history")
+    history = Table("#", "at (北京时间)", "actor", "trigger", "from", "to", title="history", title_justify="left")
     for h in detail.history:
         history.add_row(
             str(h.seq), beijing_text(h.at, "minutes", label=False), h.actor, h.trigger, h.source or "", h.dest
@@ -618,8 +656,8 @@ def demo(
         str,
         typer.Option(
             "--db",
-            metavar="URL",
-            help="Where to write the demo database (recreated) [default: its own file, sqlite:///duban-demo.db].",
+            metavar="URL|PATH",
+            help="Where to write the demo database (recreated) [default: its own file, duban-demo.db].",
         ),
     ] = "sqlite:///duban-demo.db",
     force: Annotated[
@@ -633,8 +671,9 @@ def demo(
     """
     from workflow.demo import run_demo
 
+    db = cli_setup.database_url(db)
     _check_url(db)
-    summary = run_demo(db, echo=None if as_json else out.print, force=force)
+    summary = run_demo(db, echo=None if as_json else out.print, force=force, program=program())
     if as_json:
         _emit(True, summary, "")
 
@@ -653,14 +692,28 @@ def _check_args(args: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``duban`` console script; returns the exit status."""
+    """Entry point of the ``duban`` console script; returns the exit status. Every failure is one line on
+    stderr (with ``--json``, one JSON object ``{"error": {"type", "message", "field"}}``)."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    as_json = cli_errors.wants_json(args)
     try:
-        _check_args(sys.argv[1:] if argv is None else argv)
-        app(args=argv, prog_name="duban")  # typer reports usage errors itself, with status 2
+        _check_args(args)
+        code = app(args=args, prog_name="duban", standalone_mode=False)
+        return code if isinstance(code, int) else 0
+    except click_errors.NoArgsIsHelpError as exc:  # `duban party`: its help, as the parser shows it
+        exc.show()
+        return exc.exit_code
+    except click_errors.ClickException as exc:  # a usage error the parser found: one line naming the argument
+        command = cli_errors.command_of(typer.main.get_command(app), args)
+        cli_errors.report(as_json, *cli_errors.usage_error(exc, command))
+        return exc.exit_code
+    except typer.Abort:
+        print("aborted", file=sys.stderr)
+        return 1
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except WorkflowError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        cli_errors.report(as_json, *cli_errors.workflow_error(exc))
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -674,14 +727,14 @@ def main(argv: list[str] | None = None) -> int:
             if "readonly" in str(exc.orig)
             else ""
         )
-        print(f"error: the database refused the change, nothing was written: {one_line(exc)}{hint}", file=sys.stderr)
+        message = f"the database refused the change, nothing was written: {one_line(exc)}{hint}"
+        cli_errors.report(as_json, "DatabaseError", message)
         return 1
     except Exception as exc:  # the last line of defence: a message, not a traceback
         if os.environ.get("DUBAN_DEBUG"):
             raise
-        print(f"error: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
+        cli_errors.report(as_json, type(exc).__name__, f"{type(exc).__name__}: {exc}".splitlines()[0])
         return 1
-    return 0
 
 
 # The daemon's, the import and the report commands live in their own modules; importing one adds
