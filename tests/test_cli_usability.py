@@ -163,14 +163,20 @@ def test_version_completion_and_help_defaults(capsys: pytest.CaptureFixture[str]
     assert "YYYY-MM-DD[THH:MM[:SS]][+08:00]" in "".join(out.split())
     code, out, _ = run(capsys, "demo", "--help")
     assert "[default: its own file, duban-demo.db]" in " ".join(out.split())
-    done = subprocess.run(
-        [sys.executable, "-m", "workflow", "--show-completion", "bash"],
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    environ = {**os.environ, "PYTHONPATH": str(ROOT)}
+    script = subprocess.run(  # what --show-completion prints for bash, whatever shell runs the test
+        [sys.executable, "-m", "workflow"],
+        env=environ | {"_DUBAN_COMPLETE": "source_bash"},
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert done.returncode == 0 and "_DUBAN_COMPLETE" in done.stdout
+    assert script.returncode == 0 and "_duban_completion()" in script.stdout
+    words = {"_DUBAN_COMPLETE": "complete_bash", "COMP_WORDS": "duban pa", "COMP_CWORD": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "workflow"], env=environ | words, capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stdout.split()) == (0, ["party"])
 
 
 def test_init_office_name_signs_the_notices(

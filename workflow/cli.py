@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import re
 import sys
 import tomllib
 from pathlib import Path
@@ -19,7 +17,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
-from typer._click import exceptions as click_errors
 
 from workflow import cli_errors, cli_setup
 from workflow.audit_export import visible
@@ -29,7 +26,7 @@ from workflow.channels import Settings
 from workflow.cli_errors import CommandFailed
 from workflow.cli_output import program, record_table, shown
 from workflow.engine import Engine, load_definitions
-from workflow.errors import DefinitionError, ValidationError, WorkflowError
+from workflow.errors import DefinitionError, ValidationError
 from workflow.fields import DATES
 from workflow.model import Actor, Item, plain
 from workflow.registry import Registry
@@ -678,63 +675,11 @@ def demo(
         _emit(True, summary, "")
 
 
-def _check_args(args: list[str]) -> None:
-    """Arguments are text: bytes that were not UTF-8 (which Python keeps as lone surrogates) or a NUL
-    cannot be stored, printed or looked up, so they are refused before any command sees them."""
-    for i, arg in enumerate(args):
-        if bad := re.search("[\x00\ud800-\udfff]", arg):
-            char = ord(bad.group())
-            what = "a NUL character" if char == 0 else f"the byte 0x{char - 0xDC00:02x}, which is not UTF-8"
-            if not 0xDC80 <= char <= 0xDCFF and char:
-                what = f"\\u{char:04x}, half of a surrogate pair"
-            option = args[i - 1] if i and args[i - 1].startswith("-") else ""
-            raise ValidationError(option or "argument", f"{ascii(arg)[:80]} holds {what}; arguments are UTF-8 text")
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``duban`` console script; returns the exit status. Every failure is one line on
-    stderr (with ``--json``, one JSON object ``{"error": {"type", "message", "field"}}``)."""
-    args = sys.argv[1:] if argv is None else list(argv)
-    as_json = cli_errors.wants_json(args)
-    try:
-        _check_args(args)
-        code = app(args=args, prog_name="duban", standalone_mode=False)
-        return code if isinstance(code, int) else 0
-    except click_errors.NoArgsIsHelpError as exc:  # `duban party`: its help, as the parser shows it
-        exc.show()
-        return exc.exit_code
-    except click_errors.ClickException as exc:  # a usage error the parser found: one line naming the argument
-        command = cli_errors.command_of(typer.main.get_command(app), args)
-        cli_errors.report(as_json, *cli_errors.usage_error(exc, command))
-        return exc.exit_code
-    except typer.Abort:
-        print("aborted", file=sys.stderr)
-        return 1
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except WorkflowError as exc:
-        cli_errors.report(as_json, *cli_errors.workflow_error(exc))
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 1
-    except sa.exc.DBAPIError as exc:  # the transaction was rolled back: say so, and why
-        from workflow.daemon import one_line
-
-        hint = (
-            "; the database is read-only (a read-only file or copy): it can be listed, shown, reported "
-            "and verified, not changed"
-            if "readonly" in str(exc.orig)
-            else ""
-        )
-        message = f"the database refused the change, nothing was written: {one_line(exc)}{hint}"
-        cli_errors.report(as_json, "DatabaseError", message)
-        return 1
-    except Exception as exc:  # the last line of defence: a message, not a traceback
-        if os.environ.get("DUBAN_DEBUG"):
-            raise
-        cli_errors.report(as_json, type(exc).__name__, f"{type(exc).__name__}: {exc}".splitlines()[0])
-        return 1
+    stderr (with ``--json``, one JSON object ``{"error": {"type", "message", "field"}}``): see
+    :func:`workflow.cli_errors.run`."""
+    return cli_errors.run(app, sys.argv[1:] if argv is None else list(argv))
 
 
 # The daemon's, the import and the report commands live in their own modules; importing one adds

@@ -9,15 +9,19 @@ parser's own box.
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any
 
+import sqlalchemy as sa
+import typer
 from typer._click import exceptions as click_errors
 
-from workflow.errors import PermissionDenied, WorkflowError
+from workflow.errors import PermissionDenied, ValidationError, WorkflowError
 
-__all__ = ["CommandFailed", "report", "usage_error", "wants_json"]
+__all__ = ["CommandFailed", "check_args", "report", "run", "usage_error", "wants_json"]
 
 
 class CommandFailed(WorkflowError):
@@ -125,3 +129,60 @@ def command_of(root: Any, args: Sequence[str]) -> str:
         path.append(arg)
         group = commands[arg]
     return " ".join(path)
+
+
+def check_args(args: list[str]) -> None:
+    """Arguments are text: bytes that were not UTF-8 (which Python keeps as lone surrogates) or a NUL
+    cannot be stored, printed or looked up, so they are refused before any command sees them."""
+    for i, arg in enumerate(args):
+        if bad := re.search("[\x00\ud800-\udfff]", arg):
+            char = ord(bad.group())
+            what = "a NUL character" if char == 0 else f"the byte 0x{char - 0xDC00:02x}, which is not UTF-8"
+            if not 0xDC80 <= char <= 0xDCFF and char:
+                what = f"\\u{char:04x}, half of a surrogate pair"
+            option = args[i - 1] if i and args[i - 1].startswith("-") else ""
+            raise ValidationError(option or "argument", f"{ascii(arg)[:80]} holds {what}; arguments are UTF-8 text")
+
+
+def run(app: typer.Typer, args: list[str]) -> int:
+    """Run the command line *args* of *app* and return its exit status, every failure reported by :func:`report`."""
+    as_json = wants_json(args)
+    try:
+        check_args(args)
+        code = app(args=args, prog_name="duban", standalone_mode=False)
+        return code if isinstance(code, int) else 0
+    except click_errors.NoArgsIsHelpError as exc:  # `duban party`: its help, as the parser shows it
+        exc.show()
+        return exc.exit_code
+    except click_errors.ClickException as exc:  # a usage error the parser found: one line naming the argument
+        command = command_of(typer.main.get_command(app), args)
+        report(as_json, *usage_error(exc, command))
+        return exc.exit_code
+    except typer.Abort:
+        print("aborted", file=sys.stderr)
+        return 1
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except WorkflowError as exc:
+        report(as_json, *workflow_error(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 1
+    except sa.exc.DBAPIError as exc:  # the transaction was rolled back: say so, and why
+        from workflow.daemon import one_line
+
+        hint = (
+            "; the database is read-only (a read-only file or copy): it can be listed, shown, reported "
+            "and verified, not changed"
+            if "readonly" in str(exc.orig)
+            else ""
+        )
+        message = f"the database refused the change, nothing was written: {one_line(exc)}{hint}"
+        report(as_json, "DatabaseError", message)
+        return 1
+    except Exception as exc:  # the last line of defence: a message, not a traceback
+        if os.environ.get("DUBAN_DEBUG"):
+            raise
+        report(as_json, type(exc).__name__, f"{type(exc).__name__}: {exc}".splitlines()[0])
+        return 1
