@@ -350,7 +350,7 @@ LONG = "/tmp/" + "长" * 200  # a file name the system refuses
     [
         (("backup", LONG), "FILE: cannot use"),
         (("restore", LONG), "FILE: cannot use"),
-        (("audit", "export", str(2**40)), "less than or equal to"),
+        (("audit", "export", str(2**40)), "ITEM: '1099511627776' is too large: at most 2147483647"),
         (("--definitions", LONG, "list"), "cannot use this path"),
     ],
 )

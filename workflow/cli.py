@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import re
 import sys
 import tomllib
 from pathlib import Path
@@ -20,22 +18,25 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from workflow import cli_errors, cli_setup
 from workflow.audit_export import visible
 from workflow.beijing import SHANGHAI, beijing_text
 from workflow.calendar import Calendar, PeriodError, parse_period
 from workflow.channels import Settings
+from workflow.cli_errors import CommandFailed
+from workflow.cli_output import program, record_table, shown
 from workflow.definition_numbers import version_text
 from workflow.discover import triggers_now
 from workflow.engine import Engine, load_definitions
-from workflow.errors import DefinitionError, ValidationError, WorkflowError
+from workflow.errors import DefinitionError, ValidationError
 from workflow.fields import DATES, split_list
 from workflow.model import Actor, Item, plain
 from workflow.registry import Registry
 
 app = typer.Typer(
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help is plain text: `[default: …]` and `ROLE[:PARTY]` show as written, never as markup
     help="duban (督办): deputies' suggestions and review opinions, from assignment to follow-up review.",
 )
 definitions_app = typer.Typer(no_args_is_help=True, help="Check and draw lifecycle definitions.")
@@ -92,12 +93,26 @@ DefsOpt = Annotated[
 ]
 
 
+def _version(value: bool) -> None:
+    if value:
+        from workflow import __version__
+
+        print(f"duban {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _global(
     ctx: typer.Context,
     db: Annotated[
         str | None,
-        typer.Option("--db", metavar="URL", envvar="DUBAN_DB", help="Database URL [default: sqlite:///duban.db]."),
+        typer.Option(
+            "--db",
+            metavar="URL|PATH",
+            envvar="DUBAN_DB",
+            help="Database: a URL (postgresql+psycopg://user@host/db) or a SQLite file path (duban.db)"
+            " [default: ./duban.db].",
+        ),
     ] = None,
     definitions: DefsOpt = None,
     parameters: Annotated[
@@ -114,9 +129,16 @@ def _global(
         Path | None,
         typer.Option("--settings", metavar="FILE", envvar="DUBAN_SETTINGS", help="Delivery settings (TOML)."),
     ] = None,
+    version: Annotated[
+        bool | None,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print duban's version and exit."),
+    ] = None,
 ) -> None:
+    source = ctx.get_parameter_source("db")
+    db_source = None if db is None else ("DUBAN_DB" if source and source.name == "ENVIRONMENT" else "--db")
     ctx.obj = {
-        "db": db or "sqlite:///duban.db",
+        "db": cli_setup.database_url(db, db_source or "--db"),
+        "db_source": db_source,
         "definitions": definitions or None,
         "parameters": parameters,
         "calendar": calendar or [],
@@ -126,6 +148,7 @@ def _global(
 
 def _engine(ctx: typer.Context, calendar: Calendar | None = None, allow_future: bool = False) -> Engine:
     _check_url(ctx.obj["db"])
+    cli_setup.opening(ctx.obj, ctx.command_path.partition(" ")[2])
     try:
         return Engine(
             ctx.obj["db"],
@@ -139,8 +162,7 @@ def _engine(ctx: typer.Context, calendar: Calendar | None = None, allow_future: 
         from workflow.daemon import one_line
 
         url = sa.engine.make_url(ctx.obj["db"]).render_as_string(hide_password=True)
-        print(f"error: cannot open the database {url}: {one_line(exc)}", file=sys.stderr)
-        raise typer.Exit(1) from None
+        raise CommandFailed(f"cannot open the database {url}: {one_line(exc)}", ctx.obj["db_source"]) from None
 
 
 def _check_url(url: str) -> None:
@@ -149,7 +171,7 @@ def _check_url(url: str) -> None:
         parsed = sa.engine.make_url(url)
     except sa.exc.ArgumentError:
         raise ValidationError(
-            "--db", "not a database URL; write e.g. sqlite:///duban.db or postgresql+psycopg://user@host/db"
+            "--db", "not a database URL; write e.g. duban.db, sqlite:///duban.db or postgresql+psycopg://user@host/db"
         ) from None
     try:
         parsed.get_dialect().import_dbapi()
@@ -205,14 +227,15 @@ def written_when(eng: Engine, text: str | None, option: str = "--at") -> dt.date
     return eng._written(parse_when(text, option), option)
 
 
-def parse_sets(pairs: list[str] | None) -> dict[str, str]:
+def parse_sets(pairs: list[str] | None, option: str = "--set") -> dict[str, str]:
     values: dict[str, str] = {}
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise ValidationError("--set", f"{pair!r} is not KEY=VALUE")
+            raise ValidationError(option, f"{pair!r} is not KEY=VALUE")
         if key.strip() in values:
-            raise ValidationError(key.strip(), "is given twice; put list entries in one --set, comma-separated")
+            again = "put list entries in one --set, comma-separated" if option == "--set" else f"give {option} once"
+            raise ValidationError(key.strip(), f"is given twice; {again}")
         values[key.strip()] = value
     return values
 
@@ -224,18 +247,25 @@ def _emit(as_json: bool, value: Any, human: str) -> None:
         out.print(human)
 
 
-def _cell(value: Any) -> str:
-    """A table cell: an instant in Beijing time (the table says so), anything else as JSON shows it."""
-    return beijing_text(value, label=False) if isinstance(value, dt.datetime) else str(plain(value))
-
-
 def _item_line(item: Item) -> str:
     return f"item {item.id} [{item.kind}] {item.title}: {item.state_label} — version {item.version}"
 
 
 @app.command()
-def init(ctx: typer.Context, as_json: JsonOpt = False) -> None:
-    """Create or upgrade the database schema and record the loaded definitions."""
+def init(
+    ctx: typer.Context,
+    office_name: Annotated[
+        str | None,
+        typer.Option(
+            "--office-name",
+            metavar="NAME",
+            help="The office notices are signed by, e.g. 宽城满族自治县人大常委会办公室; stored in the database "
+            "(office_name in the settings, if given, wins).",
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create or upgrade the database schema, record the loaded definitions and the office's name."""
     with _engine(ctx) as eng:
         numbers = {k: eng.definition_number(eng._current_id(k)) for k in eng.kinds}
         info: dict[str, Any] = {
@@ -243,11 +273,13 @@ def init(ctx: typer.Context, as_json: JsonOpt = False) -> None:
             "kinds": {k: eng.definition(k).digest[:12] for k in eng.kinds},  # kept for scripts: the digests
             "definitions": {k: {"number": n, "digest": eng.definition(k).digest} for k, n in numbers.items()},
         }
+        info["office"], office_line = cli_setup.set_office(eng, office_name, ctx.obj["settings"])
         _emit(
             as_json,
             info,
             f"database ready: {eng.url}\n"
-            + "\n".join(f"  {k}: {version_text(n)} (digest {info['kinds'][k]})" for k, n in numbers.items()),
+            + "\n".join(f"  {k}: {version_text(n)} (digest {info['kinds'][k]})" for k, n in numbers.items())
+            + f"\n{office_line}",
         )
 
 
@@ -338,7 +370,12 @@ def party_add(
     case_leader: Annotated[str | None, typer.Option(help="包案领导.")] = None,
     contact: Annotated[
         list[str] | None,
-        typer.Option("--contact", metavar="ROLE=ADDRESS", help="Where notices to ROLE go: mail, http(s):// or file:."),
+        typer.Option(
+            "--contact",
+            metavar="KEY=ADDRESS",
+            help="Where notices go (repeatable): a mail address, an http(s):// webhook or file:FOLDER. A unit's keys: "
+            "handler, department_head, principal_leader, case_leader; a deputy's or a leader's: address.",
+        ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -354,7 +391,8 @@ def party_add(
         if v
     }
     if contact:
-        chain["contacts"] = parse_sets(contact)
+        chain["contacts"] = parse_sets(contact, "--contact")
+        cli_setup.check_contacts(role, chain["contacts"])
     with _engine(ctx) as eng:
         row = eng.add_party(role, name, **chain)
     _emit(as_json, row, f"{row['role']} {row['name']} recorded")
@@ -458,17 +496,13 @@ def show(
         f"definition {version_text(detail.definition_number)}"
     )
     for key, value in detail.data.items():
-        out.print(f"  {key}: {value}")
+        out.print(f"  {key}: " + shown(value).replace("\n", "\n    "))
     for name in ("assignments", "promises", "problems", "contacts", "votes"):
-        rows = getattr(detail, name)
-        if rows:
-            table = Table(*rows[0].keys(), title=f"{name} (时间为北京时间)")
-            for r in rows:
-                table.add_row(*(_cell(v) for v in r.values()))
-            out.print(table)
+        if rows := getattr(detail, name):
+            out.print(record_table(f"{name} (时间为北京时间)", rows))
     if detail.deadlines:
         _print_clocks(detail.deadlines)
-    history = Table("#", "at (Asia/Shanghai)", "actor", "trigger", "from", "to", title="history")
+    history = Table("#", "at (北京时间)", "actor", "trigger", "from", "to", title="history", title_justify="left")
     for h in detail.history:
         history.add_row(
             str(h.seq), beijing_text(h.at, "minutes", label=False), h.actor, h.trigger, h.source or "", h.dest
@@ -640,8 +674,8 @@ def demo(
         str,
         typer.Option(
             "--db",
-            metavar="URL",
-            help="Where to write the demo database (recreated) [default: its own file, sqlite:///duban-demo.db].",
+            metavar="URL|PATH",
+            help="Where to write the demo database (recreated) [default: its own file, duban-demo.db].",
         ),
     ] = "sqlite:///duban-demo.db",
     force: Annotated[
@@ -655,55 +689,18 @@ def demo(
     """
     from workflow.demo import run_demo
 
+    db = cli_setup.database_url(db)
     _check_url(db)
-    summary = run_demo(db, echo=None if as_json else out.print, force=force)
+    summary = run_demo(db, echo=None if as_json else out.print, force=force, program=program())
     if as_json:
         _emit(True, summary, "")
 
 
-def _check_args(args: list[str]) -> None:
-    """Arguments are text: bytes that were not UTF-8 (which Python keeps as lone surrogates) or a NUL
-    cannot be stored, printed or looked up, so they are refused before any command sees them."""
-    for i, arg in enumerate(args):
-        if bad := re.search("[\x00\ud800-\udfff]", arg):
-            char = ord(bad.group())
-            what = "a NUL character" if char == 0 else f"the byte 0x{char - 0xDC00:02x}, which is not UTF-8"
-            if not 0xDC80 <= char <= 0xDCFF and char:
-                what = f"\\u{char:04x}, half of a surrogate pair"
-            option = args[i - 1] if i and args[i - 1].startswith("-") else ""
-            raise ValidationError(option or "argument", f"{ascii(arg)[:80]} holds {what}; arguments are UTF-8 text")
-
-
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``duban`` console script; returns the exit status."""
-    try:
-        _check_args(sys.argv[1:] if argv is None else argv)
-        app(args=argv, prog_name="duban")  # typer reports usage errors itself, with status 2
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except WorkflowError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 1
-    except sa.exc.DBAPIError as exc:  # the transaction was rolled back: say so, and why
-        from workflow.daemon import one_line
-
-        hint = (
-            "; the database is read-only (a read-only file or copy): it can be listed, shown, reported "
-            "and verified, not changed"
-            if "readonly" in str(exc.orig)
-            else ""
-        )
-        print(f"error: the database refused the change, nothing was written: {one_line(exc)}{hint}", file=sys.stderr)
-        return 1
-    except Exception as exc:  # the last line of defence: a message, not a traceback
-        if os.environ.get("DUBAN_DEBUG"):
-            raise
-        print(f"error: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
-        return 1
-    return 0
+    """Entry point of the ``duban`` console script; returns the exit status. Every failure is one line on
+    stderr (with ``--json``, one JSON object ``{"error": {"type", "message", "field"}}``): see
+    :func:`workflow.cli_errors.run`."""
+    return cli_errors.run(app, sys.argv[1:] if argv is None else list(argv))
 
 
 # The daemon's, the import and the report commands live in their own modules; importing one adds

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import shlex
 import shutil
 import sqlite3
 from collections import Counter
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from rich.cells import cell_len, set_cell_size
 
 from workflow.channels import Settings
 from workflow.engine import SHANGHAI, Engine
@@ -92,7 +94,17 @@ class _Script:
             if self.echo:
                 last = self.eng.get(item.id).history[-1]
                 what = f"{last.trigger} by {last.actor}"
-                self.echo(f"{when}  #{item.id:<2} {item.title[:20]:<20}  {what:<36} → {item.state_label}")
+                line = f"{when}  #{item.id:<2} {_fit(item.title, 30)}  {_fit(what, 42)} → "
+                self.echo(line + item.state_label)  # padded by display width: a Chinese character is 2 columns
+
+
+def _fit(text: str, width: int) -> str:
+    """*text* padded or cut (ending in …) to *width* terminal columns, a Chinese character counting two."""
+    if cell_len(text) > width:
+        while cell_len(text) > width - 1:
+            text = text[:-1]
+        text += "…"
+    return set_cell_size(text, width)
 
 
 def run_demo(
@@ -101,11 +113,13 @@ def run_demo(
     out: str | Path = "demo-out",
     *,
     force: bool = False,
+    program: str = "duban",
 ) -> dict[str, Any]:
     """Recreate the demo database at *url*, play the year, write its notices to *out*/notices through
     the folder channel, and return a summary. A database that holds items or parties (or, for a SQLite
     file, anything but an earlier demo) is refused with a ValidationError unless *force*: the demo
-    never replaces someone else's data unasked."""
+    never replaces someone else's data unasked. *program* is how the closing hints run duban
+    (``.venv/bin/duban`` when it is not on the PATH)."""
     _clear(url, force)
     folder = Path(out) / "notices"
     shutil.rmtree(folder, ignore_errors=True)
@@ -131,7 +145,7 @@ def run_demo(
         summary = _summary(eng, s, echo) | {"notices_written": dispatched["sent"], "notices_folder": str(folder)}
         if echo:
             echo(f"  {dispatched['sent']} notices sent through the folder channel to {folder}/")
-        summary["report_files"] = _write_report(eng, year_end, Path(out), url, echo)
+        summary["report_files"] = _write_report(eng, year_end, Path(out), url, echo, program)
         return summary
 
 
@@ -207,7 +221,9 @@ def _held(counts: dict[str, int]) -> str:
     return " and ".join(found)
 
 
-def _write_report(eng: Engine, now: dt.datetime, out: Path, url: str, echo: Callable[[str], None] | None) -> list[str]:
+def _write_report(
+    eng: Engine, now: dt.datetime, out: Path, url: str, echo: Callable[[str], None] | None, program: str = "duban"
+) -> list[str]:
     """The year's follow-up review report (回头看), as the printable HTML page and the Excel ledgers."""
     report = eng.report("followup", year=2026, now=now)
     out.mkdir(parents=True, exist_ok=True)
@@ -230,7 +246,9 @@ def _write_report(eng: Engine, now: dt.datetime, out: Path, url: str, echo: Call
                 *(rates[k]["percent"] for k in ("on_time", "closed", "satisfaction", "promise_kept", "rectified"))
             )
         )
-        echo(f"  again, or in other formats: duban --db {url} report followup --year 2026 -o report.docx")
+        db = shlex.quote(url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url)
+        echo(f"  again, or in other formats: {program} --db {db} report followup --year 2026 -o report.docx")
+        echo(f"  look around: {program} --db {db} list; {program} --db {db} show 2; {program} --db {db} deadlines")
     return written
 
 

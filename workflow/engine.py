@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from transitions import Machine
 
-from workflow import calendars, names, scope, store
+from workflow import calendars, names, office, scope, store
 from workflow.audit import (
     GENESIS,
     INSERT_AUDIT,
@@ -140,6 +140,7 @@ class Engine:
             store.migrate(self.db)
         with store.reading(self.db) as conn:
             self._sync_calendar(conn)
+            self.settings = office.signed(self.settings, conn)  # the stored office name, unless settings say
         self._versions: dict[int, tuple[Definition, Machine, dict[str, Any]]] = {}
         self._places: dict[tuple[str, str], tuple[str, int, int]] = {}
         if isinstance(parameters, (str, Path)):

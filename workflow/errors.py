@@ -63,7 +63,12 @@ class InvalidTransition(WorkflowError):
 
 
 class PermissionDenied(WorkflowError):
-    """The actor may not fire this trigger on this item."""
+    """The actor may not fire this trigger on this item. ``actors`` lists, as ``ROLE[:PARTY]``, who may
+    (``["unit:市民政局"]``: the item's assigned units, its proposers, or the roles), when that is known."""
+
+    def __init__(self, message: str, actors: Sequence[str] = ()) -> None:
+        self.actors = list(actors)
+        super().__init__(message)
 
 
 class ConflictError(WorkflowError):

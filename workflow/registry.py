@@ -104,7 +104,32 @@ class Context:
             held = f" ({actor.party} is not {'assigned' if actor.role == 'unit' else 'a proposer of'} this item)"
         else:
             held = ""
-        raise PermissionDenied(f"{actor} may not {self.trigger} {what}: allowed for {', '.join(allowed)}{held}")
+        raise PermissionDenied(
+            f"{actor} may not {self.trigger} {what}: allowed for {', '.join(allowed)}{held}", self.who_may(allowed)
+        )
+
+    def who_may(self, allowed: tuple[str, ...]) -> list[str]:
+        """The actors (``ROLE[:PARTY]``) that hold one of *allowed* on this item: the office, leader or
+        committee by role, its assigned (lead, co) units by name, its (lead) deputy by name; never system."""
+        data = self.item["data"] if self.item["id"] is not None else self.data
+        proposers = list(data.get("proposers") or [])
+        lead = data.get("lead_deputy") or (proposers[0] if len(proposers) == 1 else None)
+        units = {
+            "assigned_unit": [a["unit"] for a in self.assignments],
+            "lead_unit": [a["unit"] for a in self.assignments if a["role"] in ("lead", "split")],
+            "co_unit": [a["unit"] for a in self.assignments if a["role"] not in ("lead", "split")],
+        }
+        found: list[str] = []
+        for role in allowed:
+            if role in ("office", "leader", "committee"):
+                found.append(role)
+            elif role in units:
+                found += [f"unit:{u}" for u in units[role]]
+            elif role == "proposer":
+                found += [f"deputy:{p}" for p in proposers]
+            elif role == "lead_deputy" and lead:
+                found.append(f"deputy:{lead}")
+        return [a for a in dict.fromkeys(found) if a != str(self.actor)]
 
     def check_setters(self, specs: tuple[FieldSpec, ...]) -> None:
         """Refuse a value for a field the actor may not set (``set_by``): a deputy's own 编号, a caller's
