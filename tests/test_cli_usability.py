@@ -275,8 +275,8 @@ def test_demo_aligns_and_its_hints_run_as_printed(tmp_path: Path) -> None:
     assert made.returncode == 0, made.stderr
     steps = [line for line in made.stdout.splitlines() if " → " in line]
     assert len({cell_len(line.split(" → ")[0]) for line in steps}) == 1
-    hint = next(line for line in made.stdout.splitlines() if line.startswith("  look around: "))
-    for command in hint.removeprefix("  look around: ").split("; "):
+    hint = next(line for line in made.stdout.splitlines() if line.startswith("  看看数据："))
+    for command in hint.removeprefix("  看看数据：").split("; "):
         words = command.split()
         assert words[:3] == [os.path.relpath(sys.executable, tmp_path), "-m", "workflow"], words
         done = duban(*words[3:], cwd=tmp_path)

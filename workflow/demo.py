@@ -21,11 +21,13 @@ from typing import Any
 import sqlalchemy as sa
 from rich.cells import cell_len, set_cell_size
 
+from workflow.audit_export import ACTOR_LABELS, ENGINE_TRIGGERS
 from workflow.channels import Settings
 from workflow.engine import SHANGHAI, Engine
 from workflow.errors import ValidationError
 from workflow.model import Actor, Item
 from workflow.store import TABLES
+from workflow.wording import plain
 
 UNITS = {
     "市交通运输局": ("赵建国", "钱志明", "孙丽"),
@@ -79,9 +81,9 @@ class _Script:
         def step() -> None:
             at = dt.datetime.fromisoformat(when).replace(hour=8, tzinfo=SHANGHAI)
             counts = self.eng.sweep(at, dispatch=False, worker="demo").counts
-            done = {"提醒 reminders": counts["reminders"], "督办 escalations": counts["escalations"]}
+            done = {"提醒": counts["reminders"], "督办": counts["escalations"]}
             if self.echo and any(done.values()):
-                self.echo(f"{when}  sweep: {', '.join(f'{k} ×{n}' for k, n in done.items() if n)}")
+                self.echo(f"{when}  定时检查期限：{'，'.join(f'{k} {n} 次' for k, n in done.items() if n)}")
 
         self._queue.append((when, len(self._queue), step))
 
@@ -93,9 +95,20 @@ class _Script:
             self.steps += 1
             if self.echo:
                 last = self.eng.get(item.id).history[-1]
-                what = f"{last.trigger} by {last.actor}"
-                line = f"{when}  #{item.id:<2} {_fit(item.title, 30)}  {_fit(what, 42)} → "
-                self.echo(line + item.state_label)  # padded by display width: a Chinese character is 2 columns
+                what = f"{_step_label(self.eng, item, last.source, last.trigger)}（{_actor_label(last.actor)}）"
+                line = f"{when}  #{item.id:<2} {_fit(item.title, 30)}  {_fit(what, 28)} → "
+                self.echo(line + plain(item.state_label))  # padded by display width: a Chinese character is 2 columns
+
+
+def _step_label(eng: Engine, item: Item, source: str | None, trigger: str) -> str:
+    """A step as the office names it: the trigger's Chinese label (交办, 答复, …)."""
+    spec = eng.definition(item.kind).transition(source, trigger) if source else None
+    return plain(spec.label) if spec and spec.label else ENGINE_TRIGGERS.get(trigger, trigger)
+
+
+def _actor_label(actor: str) -> str:
+    role, _, party = actor.partition(":")
+    return party or ACTOR_LABELS.get(role, role)
 
 
 def _fit(text: str, width: int) -> str:
@@ -144,7 +157,7 @@ def run_demo(
         dispatched = eng.dispatch(year_end, limit=10_000)
         summary = _summary(eng, s, echo) | {"notices_written": dispatched["sent"], "notices_folder": str(folder)}
         if echo:
-            echo(f"  {dispatched['sent']} notices sent through the folder channel to {folder}/")
+            echo(f"  {dispatched['sent']} 份通知已写入文件夹 {folder}/（演示不发邮件）")
         summary["report_files"] = _write_report(eng, year_end, Path(out), url, echo, program)
         return summary
 
@@ -234,21 +247,21 @@ def _write_report(
             report.write(path)
         except ModuleNotFoundError as exc:  # a renderer not installed: the demo still ends well
             if echo:
-                echo(f"  ({name} not written: {exc})")
+                echo(f"  （未生成 {name}：{exc}）")
             continue
         written.append(str(path))
     if echo:
         rates = report.data["summary"]["rates"]
         echo("")
-        echo("回头看报告 (follow-up review report): " + ", ".join(written))
+        echo("回头看报告：" + ", ".join(written))
         echo(
             "  按期答复率 {} · 办结率 {} · 满意率 {} · 落实率 {} · 整改率 {}".format(
                 *(rates[k]["percent"] for k in ("on_time", "closed", "satisfaction", "promise_kept", "rectified"))
             )
         )
         db = shlex.quote(url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url)
-        echo(f"  again, or in other formats: {program} --db {db} report followup --year 2026 -o report.docx")
-        echo(f"  look around: {program} --db {db} list; {program} --db {db} show 2; {program} --db {db} deadlines")
+        echo(f"  再出一份或换格式：{program} --db {db} report followup --year 2026 -o report.docx")
+        echo(f"  看看数据：{program} --db {db} list; {program} --db {db} show 2; {program} --db {db} deadlines")
     return written
 
 
@@ -558,14 +571,17 @@ def _summary(eng: Engine, s: _Script, echo: Callable[[str], None] | None) -> dic
     }
     if echo:
         echo("")
-        echo(f"年度小结 (year summary): {summary['items']} items, {summary['steps']} recorded steps")
-        for key, n in summary["by_state"].items():
-            echo(f"  {key}: {n}")
-        echo(f"  满意率 (satisfied or basically satisfied over rated): {satisfied}/{len(rated)}")
-        echo(f"  重新办理 (items re-handled at least once): {summary['rehandled']}")
-        echo(f"  审计链 (audit chain): {'完整 intact' if not breaks else 'BROKEN'}")
+        echo(f"年度小结：{summary['items']} 件事项，记录 {summary['steps']} 个办理步骤")
+        for (kind, label), n in sorted(by_state.items()):
+            echo(f"  {plain(eng.definition(kind).label)} {plain(label)}：{n} 件")
+        echo(f"  满意率（满意和基本满意 / 已测评）：{satisfied}/{len(rated)}")
+        echo(f"  重新办理（至少重新办理一次的事项）：{summary['rehandled']} 件")
+        echo(f"  审计链：{'完整' if not breaks else '断裂'}")
         by_type = Counter(n["type"] for n in eng.outbox())
+        names = eng.notices.types
         echo(
-            f"  通知 (notices): {sum(by_type.values())} — " + ", ".join(f"{k} {v}" for k, v in sorted(by_type.items()))
+            f"  通知：{sum(by_type.values())} 份（"
+            + "、".join(f"{names[k].name if k in names else k} {v}" for k, v in sorted(by_type.items()))
+            + "）"
         )
     return summary
