@@ -281,3 +281,19 @@ def test_demo_aligns_and_its_hints_run_as_printed(tmp_path: Path) -> None:
         assert words[:3] == [os.path.relpath(sys.executable, tmp_path), "-m", "workflow"], words
         done = duban(*words[3:], cwd=tmp_path)
         assert done.returncode == 0, (command, done.stderr)
+
+
+def test_every_command_fails_as_json_in_json_mode(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], db_url: str
+) -> None:
+    """A refusal that a command words itself (an import with bad rows) is, with --json, one JSON object on
+    stderr like every other error, with the same exit status; stdout keeps the command's own JSON (the
+    import's rows and their problems)."""
+    sheet = tmp_path / "bad.csv"
+    sheet.write_text("标题,提出代表\n,王芳\n", encoding="utf-8")
+    assert main(["--db", db_url, "init"]) == 0
+    capsys.readouterr()
+    code = main(["--db", db_url, "import", str(sheet), "--json"])
+    out, err = capsys.readouterr()
+    assert code == 2 and json.loads(out)["ok"] is False
+    assert json.loads(err)["error"]["message"].startswith("nothing imported: 1 bad row")

@@ -13,6 +13,7 @@ import typer
 
 from workflow.audit_export import FORMATS, collect, render
 from workflow.cli import INT_MAX, _engine, audit_app, out
+from workflow.cli_errors import CommandFailed
 from workflow.errors import ValidationError
 
 _EXTENSIONS = {".html": "html", ".htm": "html", ".json": "json", ".txt": "text"}
@@ -48,8 +49,7 @@ def audit_export(
         try:
             output.write_text(text, encoding="utf-8")
         except OSError as exc:
-            print(f"error: cannot write {output}: {exc.strerror or exc}", file=sys.stderr)
-            raise typer.Exit(1) from None
+            raise CommandFailed(f"cannot write {output}: {exc.strerror or exc}", "--out") from None
         out.print(f"审计记录已导出 (audit export written): {output} ({chosen}, {len(data['rows'])} rows)")
     verification = data["verification"]
     if not verification["intact"]:

@@ -7,7 +7,6 @@ one line on stderr saying what, where and how to fix it; exit 1 for a run-time f
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -28,6 +27,7 @@ from workflow.cli import (
     parse_actor,
     written_when,
 )
+from workflow.cli_errors import CommandFailed
 from workflow.errors import ValidationError
 from workflow.migrate import MigrationPlan, StateMap, apply, plan, read_map
 
@@ -123,12 +123,10 @@ def migrate_command(
             raise typer.Exit(1 if blocked else 0)
         if planned.blocked and not only_movable:
             _show(planned, as_json, "refused")
-            print(
-                f"error: nothing migrated: {len(planned.blocked)} item(s) of {kind} v{planned.from_version} cannot "
-                "move (listed above); fix the map, or pass --only-movable to leave them behind",
-                file=sys.stderr,
+            raise CommandFailed(
+                f"nothing migrated: {len(planned.blocked)} item(s) of {kind} v{planned.from_version} cannot "
+                "move (listed above); fix the map, or pass --only-movable to leave them behind"
             )
-            raise typer.Exit(1)
         done = apply(eng, planned, actor=who, at=when, only_movable=only_movable)
     _show(done, as_json, "migrated")
     if not as_json:

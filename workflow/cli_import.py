@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 
 from workflow.audit_export import visible
 from workflow.cli import INT_MAX, AllowFutureOpt, AtOpt, JsonOpt, _engine, app, out, written_when
+from workflow.cli_errors import CommandFailed
 from workflow.errors import ImportRejected, ValidationError
 from workflow.importer import Progress as OnProgress
 from workflow.importer import import_file
@@ -99,17 +100,18 @@ def import_command(
                 max_rows=max_rows,
             )
         except ImportRejected as exc:
-            if as_json:
-                errors = [{"row": p.row, "column": p.column, "message": p.message} for p in exc.problems]
-                print(json.dumps({"ok": False, "file": str(file), "errors": errors}, ensure_ascii=False, indent=2))
-            for problem in exc.problems:
-                print(visible(str(problem)), file=sys.stderr)  # cells echoed: control characters as marks
             rows = {p.row for p in exc.problems if p.row is not None}
             why = (
                 f"{len(rows)} bad row{'s' if len(rows) != 1 else ''} (--skip-bad imports the good ones)"
                 if rows
                 else "the file cannot be read as a summary sheet"
             )
+            if as_json:  # the problems on stdout, the failure as JSON on stderr
+                errors = [{"row": p.row, "column": p.column, "message": p.message} for p in exc.problems]
+                print(json.dumps({"ok": False, "file": str(file), "errors": errors}, ensure_ascii=False, indent=2))
+                raise CommandFailed(f"nothing imported: {why}", "FILE", exit_code=2) from None
+            for problem in exc.problems:
+                print(visible(str(problem)), file=sys.stderr)  # cells echoed: control characters as marks
             print(f"nothing imported: {why}", file=sys.stderr)
             raise typer.Exit(2) from None
     for problem in [*result.warnings, *result.bad]:

@@ -13,6 +13,7 @@ import typer
 
 from workflow.audit_export import visible
 from workflow.cli import INT_MAX, _engine, app, out, parse_when
+from workflow.cli_errors import CommandFailed
 from workflow.errors import ValidationError
 from workflow.reports import BINARY, FORMATS, format_for, render, write
 
@@ -97,7 +98,6 @@ def followup_command(
     try:
         write(report.data, output, chosen)
     except OSError as exc:
-        print(f"error: cannot write {output}: {exc.strerror or exc}", file=sys.stderr)
-        raise typer.Exit(1) from None
+        raise CommandFailed(f"cannot write {output}: {exc.strerror or exc}", "--output") from None
     items = report.data["summary"]["items"]
     out.print(f"报告已写入 (report written): {output} ({chosen}, {items} items)")
