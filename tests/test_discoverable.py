@@ -245,3 +245,27 @@ transitions:
     with pytest.raises(DefinitionError, match="its own label") as caught:
         parse_definition(text.replace("disagree: 不同意", "disagree: 同意"))
     assert caught.value.line == 9
+
+
+def test_lists_filter_by_chinese_kind_and_state_and_refuse_unknown_ones(
+    engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`duban list --kind 代表建议 --state 已答复` (and ``Engine.items``) filter as the codes do, and the table
+    shows the Chinese names; a kind or state that does not exist is refused naming the option and listing
+    what there is (before, `--state 已完结` silently listed nothing)."""
+    replied, other = to_replied(engine), suggestion(engine)
+    opinion = review_opinion(engine)
+    assert [i.id for i in engine.items(kind="代表建议", state="已答复")] == [replied.id]
+    assert [i.id for i in engine.items(kind="review_opinion")] == [opinion.id]
+    assert [i.id for i in engine.items(state="已提交")] == [other.id]
+    code = main(["--db", db_url, "list", "--kind", "代表建议", "--state", "已答复"])
+    out, err = capsys.readouterr()
+    assert code == 0 and "已答复" in out and "(replied)" not in out and "代表建议" in out, err
+    for option, value in (("--state", "已完结"), ("--kind", "议案")):
+        code = main(["--db", db_url, "list", option, value])
+        out, err = capsys.readouterr()
+        assert code == 2 and err.count("\n") == 1 and f"'{value}'" in err, err
+    assert "已答复 (replied)" in err or "代表建议 (suggestion)" in err
+    with pytest.raises(ValidationError) as caught:
+        engine.items(state="已完结")
+    assert caught.value.field == "state" and "已办结 (closed)" in str(caught.value)

@@ -32,6 +32,7 @@ from workflow.errors import DefinitionError, ValidationError
 from workflow.fields import DATES, split_list
 from workflow.model import Actor, Item, plain
 from workflow.registry import Registry
+from workflow.wording import plain as plain_label
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -528,9 +529,11 @@ def list_items(
     actor = parse_actor(as_actor, "--as") if as_actor else None
     with _engine(ctx) as eng:
         items = eng.items(kind=kind, state=state, unit=unit, year=year, actor=actor, voided=voided)
-    table = Table("id", "kind", "title", "state", "year", "round")
+        kinds = {k: plain_label(eng.definition(k).label) for k in eng.kinds}
+    table = Table("编号", "类别", "标题", "状态", "年度", "轮次")
     for i in items:
-        table.add_row(str(i.id), i.kind, i.title, i.state_label, str(i.year), str(i.round))
+        kind = kinds.get(i.kind, i.kind)
+        table.add_row(str(i.id), kind, i.title, plain_label(i.state_label), str(i.year), str(i.round))
     if as_json:
         _emit(True, items, "")
     else:

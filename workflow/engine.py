@@ -49,6 +49,7 @@ from workflow.errors import (
     WorkflowError,
 )
 from workflow.fields import check_data
+from workflow.lookup import kind_code, state_code
 from workflow.machine import compile_machine
 from workflow.model import VOIDED, Actor, AuditEntry, Item, ItemDetail, plain
 from workflow.notify import Notices, queue_fire, report_overdue
@@ -550,6 +551,9 @@ class Engine:
         keeps only what they may see (:mod:`workflow.scope`: a unit its items, a deputy theirs).
         Voided items (作废) are left out unless *voided* is true or *state* asks for them."""
         actor = None if actor is None else Actor.of(actor)
+        loaded = [v[0] for v in self._versions.values()]
+        kind = None if kind is None else kind_code(kind, loaded)
+        state = None if state is None else self._state_code(state, loaded)
         query = scope.restrict(sa.select(_ITEM).order_by(_ITEM.c.id), actor, self.db.dialect.name)
         if not voided and state is None:
             query = query.where(_ITEM.c.state != VOIDED)
@@ -567,6 +571,16 @@ class Engine:
                 )
                 for r in found
             ]
+
+    def _state_code(self, state: str, loaded: list[Definition]) -> str:
+        """*state* as a code; a state only an older definition version has is still one, if an item is in it."""
+        try:
+            return state_code(state, loaded)
+        except ValidationError:
+            with store.reading(self.db) as conn:
+                if conn.execute(sa.select(_ITEM.c.id).where(_ITEM.c.state == state).limit(1)).first():
+                    return state
+            raise
 
     def deadlines(self, *, actor: Actor | str | None = None, **filters: Any) -> list[dict[str, Any]]:
         """Open deadlines (or ``state=`` running / paused / stopped / replaced / None for all), soonest
