@@ -89,7 +89,7 @@ def test_walk_a_suggestion_from_the_shell(run: Run) -> None:
     ]
     assert shown["promises"][0]["by"] == "2026-12-31"
     code, out, _ = run("show", item_id)
-    assert code == 0 and "已答复 (replied)" in out and "history" in out
+    assert code == 0 and "已答复（replied" in out and "办理记录" in out and "新状态" in out
     listed = run.json("list", "--unit", "市民政局")
     assert isinstance(listed, list) and [i["id"] for i in listed] == [int(item_id)]
 

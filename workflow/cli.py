@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from workflow import cli_errors, cli_setup
-from workflow.audit_export import visible
+from workflow.audit_export import ENGINE_TRIGGERS, visible
 from workflow.beijing import SHANGHAI, beijing_text
 from workflow.calendar import Calendar, PeriodError, parse_period
 from workflow.channels import Settings
@@ -249,7 +249,8 @@ def _emit(as_json: bool, value: Any, human: str) -> None:
 
 
 def _item_line(item: Item) -> str:
-    return f"item {item.id} [{item.kind}] {item.title}: {item.state_label} — version {item.version}"
+    """One item as a clerk reads it: number, title, state; the version is what --expect-version takes."""
+    return f"#{item.id} {item.title}：{plain_label(item.state_label)}（{item.state}，版本号 {item.version}）"
 
 
 @app.command()
@@ -491,25 +492,39 @@ def show(
     if as_json:
         _emit(True, {**detail.to_dict(), "triggers_now": now}, "")
         return
+    defn = eng.definition(detail.kind) if detail.kind in eng.kinds else None
     out.print(_item_line(detail), style="bold")
     out.print(
-        f"year {detail.year}, round {detail.round}, key supervised: {'yes' if detail.key_supervised else 'no'}, "
-        f"definition {version_text(detail.definition_number)}"
+        f"{plain_label(defn.label) if defn else detail.kind}，{detail.year} 年度，第 {detail.round + 1} 轮办理"
+        f"{'，重点督办' if detail.key_supervised else ''}，流程定义{version_text(detail.definition_number)}"
     )
-    for key, value in detail.data.items():
+    for key, value in detail.data.items():  # the keys are what --set KEY=VALUE takes
         out.print(f"  {key}: " + shown(value).replace("\n", "\n    "))
-    for name in ("assignments", "promises", "problems", "contacts", "votes"):
+    for name, title in _RECORDS.items():
         if rows := getattr(detail, name):
-            out.print(record_table(f"{name} (时间为北京时间)", rows))
+            out.print(record_table(f"{title}（时间为北京时间）", rows))
     if detail.deadlines:
         _print_clocks(detail.deadlines)
-    history = Table("#", "at (北京时间)", "actor", "trigger", "from", "to", title="history", title_justify="left")
+    heads = ("#", "时间（北京时间）", "操作人", "操作", "原状态", "新状态")
+    history = Table(*heads, title="办理记录", title_justify="left")
     for h in detail.history:
-        history.add_row(
-            str(h.seq), beijing_text(h.at, "minutes", label=False), h.actor, h.trigger, h.source or "", h.dest
-        )
+        spec = defn.transition(h.source, h.trigger) if defn and h.source else None
+        step = plain_label(spec.label) if spec and spec.label else ENGINE_TRIGGERS.get(h.trigger, h.trigger)
+        states = [plain_label(defn.state_label(x)) if defn and x else (x or "") for x in (h.source, h.dest)]
+        when = beijing_text(h.at, "minutes", label=False)
+        history.add_row(str(h.seq), when, h.actor, f"{step}（{h.trigger}）", *states)
     out.print(history)
     cli_definitions.print_triggers_now(now, detail, actor)
+
+
+#: An item's sub-records as ``duban show`` titles them.
+_RECORDS = {
+    "assignments": "承办单位",
+    "promises": "承诺事项",
+    "problems": "问题清单",
+    "contacts": "联系代表记录",
+    "votes": "测评记录",
+}
 
 
 @app.command("list")
