@@ -330,4 +330,4 @@ def test_the_definition_version_is_told_one_way(
     shown = json.loads(capsys.readouterr().out)
     assert shown["definition_number"] == 1 and shown["definition_version"] == item.definition_version
     assert main(["--db", db_url, "show", str(item.id)]) == 0
-    assert "definition 第 1 版" in capsys.readouterr().out
+    assert "流程定义第 1 版" in capsys.readouterr().out
