@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from workflow import Actor, Engine, Item
+from workflow import Actor, Engine, Item, Settings
 from workflow.store import TABLES
 from workflow.testing import FakeClock
 
@@ -82,6 +82,21 @@ def engine(db_url: str, clock: FakeClock) -> Iterator[Engine]:
         eng.add_party("unit", unit, principal_leader="主要领导", department_head="部门负责人", handler="承办人员")
     yield eng
     eng.close()
+
+
+@pytest.fixture
+def open_engine(db_url: str, clock: Any) -> Iterator[Callable[..., Engine]]:
+    """Engines on the test's database with the given delivery settings; closed afterwards."""
+    opened: list[Engine] = []
+
+    def make(**settings: Any) -> Engine:
+        eng = Engine(db_url, clock=clock, settings=Settings(**settings))
+        opened.append(eng)
+        return eng
+
+    yield make
+    for eng in opened:
+        eng.close()
 
 
 def unit(name: str) -> Actor:

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import snapshot
@@ -27,10 +28,13 @@ class Run:
         assert "Traceback" not in out + err
         return code, out, err
 
-    def json(self, *args: str) -> object:
-        code, out, err = self(*args, "--json")
+    def ok(self, *args: str) -> str:
+        code, out, err = self(*args)
         assert code == 0, err
-        return json.loads(out)
+        return out
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self.ok(*args, "--json"))
 
 
 @pytest.fixture

@@ -146,21 +146,6 @@ def key_header(headers: Message) -> str:
 # ---- engines, parties, items ------------------------------------------------------------------
 
 
-@pytest.fixture
-def open_engine(db_url: str, clock: Any) -> Iterator[Callable[..., Engine]]:
-    """Engines on the test's database with the given delivery settings; closed afterwards."""
-    opened: list[Engine] = []
-
-    def make(**settings: Any) -> Engine:
-        eng = Engine(db_url, clock=clock, settings=Settings(**settings))
-        opened.append(eng)
-        return eng
-
-    yield make
-    for eng in opened:
-        eng.close()
-
-
 def staff(eng: Engine, lead: dict[str, str], co: dict[str, str] | None = None) -> None:
     """The lead unit and the co-unit with their chains of responsibility and the given addresses."""
     people = {"handler": "孙丽", "department_head": "钱志明", "principal_leader": "赵建国", "case_leader": "周海"}

@@ -51,22 +51,6 @@ from workflow.errors import ValidationError
 from workflow.notice_samples import sample_variables
 from workflow.notify import Notices
 
-
-@pytest.fixture
-def engine_with(db_url: str, clock: Any) -> Iterator[Callable[..., Engine]]:
-    """Engines on the test's database with the given delivery settings; closed afterwards."""
-    opened: list[Engine] = []
-
-    def make(**settings: Any) -> Engine:
-        eng = Engine(db_url, clock=clock, settings=Settings(**settings))
-        opened.append(eng)
-        return eng
-
-    yield make
-    for eng in opened:
-        eng.close()
-
-
 # ---- servers that misbehave -------------------------------------------------------------------
 
 
@@ -157,12 +141,12 @@ class AnyMethod(Hooks):
 # ---- item 2: delivery means delivered ---------------------------------------------------------
 
 
-def test_a_webhook_redirect_fails_the_notice_and_is_never_followed(engine_with: Callable[..., Engine]) -> None:
+def test_a_webhook_redirect_fails_the_notice_and_is_never_followed(open_engine: Callable[..., Engine]) -> None:
     """A webhook answering 302 (to another server) has not received the notice: the redirect is not
     followed (the other server gets nothing, neither a POST nor a GET), the notice is failed at once with
     an incident naming the status and where it pointed, and it is not retried."""
     with AnyMethod() as elsewhere, Redirecting(elsewhere.url) as hook:
-        eng = engine_with(webhook_secret=SECRET)
+        eng = open_engine(webhook_secret=SECRET)
         staff(eng, {"handler": hook.url})
         item = assigned(eng, co_units=())
         assert eng.dispatch(T0) == {**SENT_NOTHING, "claimed": 1, "failed": 1}
@@ -175,12 +159,12 @@ def test_a_webhook_redirect_fails_the_notice_and_is_never_followed(engine_with: 
     assert (incident["kind"], incident["notice_id"], incident["item_id"]) == ("notice_failed", row["id"], item.id)
 
 
-def test_a_dripping_smtp_greeting_is_cut_at_the_attempt_deadline(engine_with: Callable[..., Engine]) -> None:
+def test_a_dripping_smtp_greeting_is_cut_at_the_attempt_deadline(open_engine: Callable[..., Engine]) -> None:
     """A mail server sending its greeting one byte a second cannot hold an attempt past timeout_seconds
     (3 s here) in all: the dispatch returns at the deadline, the notice is queued for a retry with the
     deadline named in last_error, and the lease (which the attempt must end within) was never at risk."""
     with Dripper(b"220 slow.example ESMTP ready\r\n") as server:
-        eng = engine_with(smtp_url=f"smtp://127.0.0.1:{server.port}", timeout_seconds=3, lease_seconds=10)
+        eng = open_engine(smtp_url=f"smtp://127.0.0.1:{server.port}", timeout_seconds=3, lease_seconds=10)
         staff(eng, {"handler": "sunli@jt.example"})
         assigned(eng, co_units=())
         started = time.monotonic()
@@ -192,11 +176,11 @@ def test_a_dripping_smtp_greeting_is_cut_at_the_attempt_deadline(engine_with: Ca
     assert "deadline of 3 s" in row["last_error"]
 
 
-def test_a_dripping_webhook_answer_is_cut_at_the_attempt_deadline(engine_with: Callable[..., Engine]) -> None:
+def test_a_dripping_webhook_answer_is_cut_at_the_attempt_deadline(open_engine: Callable[..., Engine]) -> None:
     """A webhook receiver that answers one byte a second is cut at the attempt deadline (the whole
     attempt, not each read), and the notice is retried."""
     with Dripper(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", http=True) as server:
-        eng = engine_with(timeout_seconds=2)
+        eng = open_engine(timeout_seconds=2)
         staff(eng, {"handler": f"http://127.0.0.1:{server.port}/hook"})
         assigned(eng, co_units=())
         started = time.monotonic()
@@ -206,12 +190,12 @@ def test_a_dripping_webhook_answer_is_cut_at_the_attempt_deadline(engine_with: C
     assert "deadline of 2 s" in only(eng.outbox())["last_error"]
 
 
-def test_a_batch_never_sends_a_notice_whose_lease_could_run_out(engine_with: Callable[..., Engine]) -> None:
+def test_a_batch_never_sends_a_notice_whose_lease_could_run_out(open_engine: Callable[..., Engine]) -> None:
     """A batch stops before an attempt could outlast the lease of the notices it claimed: the notices it
     did not get to are put back in the queue as they were (not attempted, no lease), so no other
     dispatcher claims a notice this one is still sending."""
     with Dripper(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", http=True) as server:
-        eng = engine_with(timeout_seconds=2, lease_seconds=3)
+        eng = open_engine(timeout_seconds=2, lease_seconds=3)
         address = f"http://127.0.0.1:{server.port}/hook"
         staff(eng, {"handler": address}, {"handler": address})
         assigned(eng)
@@ -256,11 +240,11 @@ def serving(handler: Any, **smtp: Any) -> Iterator[Any]:
         controller.stop()
 
 
-def test_smtp_550_fails_the_notice_at_once_and_the_batch_goes_on(engine_with: Callable[..., Engine]) -> None:
+def test_smtp_550_fails_the_notice_at_once_and_the_batch_goes_on(open_engine: Callable[..., Engine]) -> None:
     """A mail server answering 550 (no such mailbox) fails that notice at once with an incident, with no
     retries; the other notices of the batch are sent over the same connection."""
     with serving(Refusing(free_port(), {"gone@jt.example"})) as box:
-        eng = engine_with(smtp_url=f"smtp://127.0.0.1:{box.port}")
+        eng = open_engine(smtp_url=f"smtp://127.0.0.1:{box.port}")
         staff(eng, {"handler": "gone@jt.example"}, {"handler": "lina@mz.example"})
         item = assigned(eng)
         assert eng.dispatch(T0) == {**SENT_NOTHING, "claimed": 2, "sent": 1, "failed": 1}
@@ -273,11 +257,11 @@ def test_smtp_550_fails_the_notice_at_once_and_the_batch_goes_on(engine_with: Ca
     assert [m["To"].addresses[0].addr_spec for m in box.messages] == ["lina@mz.example"]
 
 
-def test_a_mailbox_the_server_cannot_take_fails_at_once(engine_with: Callable[..., Engine]) -> None:
+def test_a_mailbox_the_server_cannot_take_fails_at_once(open_engine: Callable[..., Engine]) -> None:
     """An address the mail server cannot take (a Chinese mailbox name, to a server without SMTPUTF8)
     fails the notice at once with an incident: retrying the same server cannot help."""
     with serving(Mailbox(free_port()), enable_SMTPUTF8=False) as box:
-        eng = engine_with(smtp_url=box.url)
+        eng = open_engine(smtp_url=box.url)
         staff(eng, {"handler": "孙丽@jt.example"})
         assigned(eng, co_units=())
         assert eng.dispatch(T0) == {**SENT_NOTHING, "claimed": 1, "failed": 1}
@@ -285,11 +269,11 @@ def test_a_mailbox_the_server_cannot_take_fails_at_once(engine_with: Callable[..
     assert only(eng.incidents())["kind"] == "notice_failed"
 
 
-def test_one_smtp_connection_carries_a_whole_batch(engine_with: Callable[..., Engine]) -> None:
+def test_one_smtp_connection_carries_a_whole_batch(open_engine: Callable[..., Engine]) -> None:
     """The notices of one dispatch go over one SMTP connection (a server limiting connections per minute,
     as hosted mail does, is not hammered)."""
     with serving(Refusing(free_port(), set())) as box:
-        eng = engine_with(smtp_url=f"smtp://127.0.0.1:{box.port}")
+        eng = open_engine(smtp_url=f"smtp://127.0.0.1:{box.port}")
         staff(eng, everyone("lead@jt.example"), {"handler": "lina@mz.example"})
         to_handling(eng)
         assert eng.dispatch(T0)["sent"] == len(box.messages) >= 2
@@ -298,7 +282,7 @@ def test_one_smtp_connection_carries_a_whole_batch(engine_with: Callable[..., En
 
 @pytest.mark.parametrize("channel", ["folder", "mail", "webhook"])
 def test_a_name_with_a_line_break_never_forges_a_header(
-    engine_with: Callable[..., Engine], tmp_path: Path, channel: str
+    open_engine: Callable[..., Engine], tmp_path: Path, channel: str
 ) -> None:
     """A recipient name holding a line break (``孙丽\\nSubject: …``) never reaches a header, whatever the
     channel: the notice is failed at once with an incident saying the name has a line break, and nothing
@@ -309,7 +293,7 @@ def test_a_name_with_a_line_break_never_forges_a_header(
         address = {"folder": "sunli@jt.example", "mail": "sunli@jt.example", "webhook": hooks.url}[channel]
         if channel == "folder":
             settings["outbox_dir"] = str(tmp_path / "out")
-        eng = engine_with(**settings)
+        eng = open_engine(**settings)
         eng.add_party("unit", LEAD, handler=forged, contacts={"handler": address})
         assigned(eng, co_units=())
         assert eng.dispatch(T0) == {**SENT_NOTHING, "claimed": 1, "failed": 1}
@@ -321,11 +305,11 @@ def test_a_name_with_a_line_break_never_forges_a_header(
 
 
 def test_two_units_and_names_that_once_shared_a_key_each_get_their_notice(
-    engine_with: Callable[..., Engine],
+    open_engine: Callable[..., Engine],
 ) -> None:
     """Unit ``市局:张`` with handler ``三`` and unit ``市局`` with handler ``张:三`` are different recipients:
     each gets its own assignment notice, with its own idempotency key."""
-    eng = engine_with()
+    eng = open_engine()
     eng.add_party("unit", "市局:张", handler="三", contacts={"handler": "a@jt.example"})
     eng.add_party("unit", "市局", handler="张:三", contacts={"handler": "b@jt.example"})
     item = eng.submit("suggestion", title="关于增加通勤班车密度的建议", origin="session", proposers=["王芳"])
@@ -337,12 +321,12 @@ def test_two_units_and_names_that_once_shared_a_key_each_get_their_notice(
 
 
 def test_a_recipient_with_a_very_long_name_still_gets_one_notice_with_a_key_that_fits(
-    engine_with: Callable[..., Engine],
+    open_engine: Callable[..., Engine],
 ) -> None:
     """Two handlers whose long names differ only at the end each get their notice: a key past the outbox
     column's length is shortened with a digest of the whole, so it fits (on PostgreSQL too) and stays
     one key per notice; firing the same cause twice never doubles it."""
-    eng = engine_with()
+    eng = open_engine()
     eng.add_party("unit", "市局甲", handler="承办" * 120 + "甲", contacts={"handler": "a@jt.example"})
     eng.add_party("unit", "市局乙", handler="承办" * 120 + "乙", contacts={"handler": "b@jt.example"})
     item = eng.submit("suggestion", title="关于增加通勤班车密度的建议", origin="session", proposers=["王芳"])
@@ -354,11 +338,11 @@ def test_a_recipient_with_a_very_long_name_still_gets_one_notice_with_a_key_that
     assert {r["recipient"] for r in rows} == {"承办" * 120 + "甲", "承办" * 120 + "乙"}
 
 
-def test_an_ordinary_notice_keeps_the_key_earlier_versions_gave_it(engine_with: Callable[..., Engine]) -> None:
+def test_an_ordinary_notice_keeps_the_key_earlier_versions_gave_it(open_engine: Callable[..., Engine]) -> None:
     """For units and names without ``:`` or ``%`` (all real ones) the key is exactly what earlier versions
     wrote, ``cause:type:role:unit:name``: a notice queued before an upgrade is recognised after it, and
     the daily 逾期通报 (which only its key keeps to once a day) is not queued a second time."""
-    eng = engine_with(office_address="office@rd.example")
+    eng = open_engine(office_address="office@rd.example")
     staff(eng, everyone("lead@jt.example"))
     item = assigned(eng, co_units=())
     assert only(eng.outbox(item=item.id))["key"] == f"audit:{item.id}:3:assignment:handler:{LEAD}:孙丽"
@@ -371,12 +355,12 @@ def test_an_ordinary_notice_keeps_the_key_earlier_versions_gave_it(engine_with: 
 # ---- jitter, settings -------------------------------------------------------------------------
 
 
-def test_retries_are_spread_by_jitter_never_earlier_than_the_backoff(engine_with: Callable[..., Engine]) -> None:
+def test_retries_are_spread_by_jitter_never_earlier_than_the_backoff(open_engine: Callable[..., Engine]) -> None:
     """Notices that failed together are not retried together: each waits backoff_seconds lengthened by up
     to backoff_jitter of it (never less than the backoff), at random; with a given random draw the delay
     is exact."""
     with Hooks(statuses=(503,) * 4) as hooks:
-        eng = engine_with(backoff_seconds=60, backoff_jitter=0.25)
+        eng = open_engine(backoff_seconds=60, backoff_jitter=0.25)
         staff(eng, {"handler": hooks.url}, {"handler": hooks.url})
         assigned(eng)
         assert eng.dispatch(T0)["retry"] == 2
@@ -405,13 +389,13 @@ def test_settings_keep_secrets_out_of_their_repr_and_refuse_a_deadline_past_the_
 
 
 def test_every_mail_has_date_message_id_display_name_and_both_alternatives(
-    engine_with: Callable[..., Engine],
+    open_engine: Callable[..., Engine],
 ) -> None:
     """Every mail carries Date (the sending instant, Beijing time), a Message-ID in the sender's domain,
     To with the recipient's name, and a plain-text and an HTML alternative, for every notice type (a
     type without an HTML template gets its text laid out as HTML, escaped)."""
     with smtp_server() as box:
-        eng = engine_with(smtp_url=box.url, mail_from="督办系统 <duban@rd.example>", office_address="office@rd.example")
+        eng = open_engine(smtp_url=box.url, mail_from="督办系统 <duban@rd.example>", office_address="office@rd.example")
         staff(eng, everyone("lead@jt.example"), everyone("co@mz.example"))
         to_handling(eng)
         at = T0 + dt.timedelta(days=80)  # the reply clock's reminder (a type without an HTML template)
@@ -474,7 +458,7 @@ class Logins:
 
 @pytest.mark.parametrize("mode", ["smtps", "starttls"])
 def test_mail_goes_over_tls_with_credentials(
-    engine_with: Callable[..., Engine], certificate: tuple[Path, Path], mode: str
+    open_engine: Callable[..., Engine], certificate: tuple[Path, Path], mode: str
 ) -> None:
     """``smtps://`` (implicit TLS, as 腾讯企业邮, 网易 and Coremail offer on 465) and ``smtp://…?starttls=1``
     both deliver with the credentials in the URL, trusting the server's certificate through ca_file; a
@@ -489,24 +473,24 @@ def test_mail_goes_over_tls_with_credentials(
         scheme, query = "smtp", "?starttls=1"
     with serving(Mailbox(free_port()), **options) as box:
         url = f"{scheme}://duban%40rd.example:p%40ss%3Aw%2Frd@127.0.0.1:{box.port}{query}"
-        untrusting = engine_with(smtp_url=url)
+        untrusting = open_engine(smtp_url=url)
         staff(untrusting, {"handler": "sunli@jt.example"})
         assigned(untrusting, co_units=())
         assert untrusting.dispatch(T0)["retry"] == 1 and logins.tried == [] and box.messages == []
         assert "certificate" in only(untrusting.outbox())["last_error"].lower()
-        eng = engine_with(smtp_url=url, ca_file=str(certificate[0]))
+        eng = open_engine(smtp_url=url, ca_file=str(certificate[0]))
         sent = eng.dispatch(T0 + dt.timedelta(hours=1))
         assert sent["sent"] == 1, only(eng.outbox())["last_error"]
     assert logins.tried == [("duban@rd.example", "p@ss:w/rd")]
     assert box.to("sunli@jt.example")["X-Duban-Idempotency-Key"] == only(eng.outbox())["key"]
 
 
-def test_webhooks_verify_with_the_standard_webhooks_library(engine_with: Callable[..., Engine]) -> None:
+def test_webhooks_verify_with_the_standard_webhooks_library(open_engine: Callable[..., Engine]) -> None:
     """A webhook carries webhook-id, webhook-timestamp (now, by the wall clock) and webhook-signature, which
     the stock ``standardwebhooks`` library verifies under ``whsec_`` + base64 of the shared secret; a
     notice sent again has the same webhook-id; a changed body or a replayed old timestamp is rejected."""
     with Hooks(statuses=(503,)) as hooks:
-        eng = engine_with(webhook_secret=SECRET, backoff_jitter=0)
+        eng = open_engine(webhook_secret=SECRET, backoff_jitter=0)
         staff(eng, {"handler": hooks.url})
         assigned(eng, co_units=())
         before = time.time()
@@ -526,12 +510,12 @@ def test_webhooks_verify_with_the_standard_webhooks_library(engine_with: Callabl
         receiver.verify(body, replayed)
 
 
-def test_a_whsec_secret_is_used_as_the_libraries_read_it(engine_with: Callable[..., Engine]) -> None:
+def test_a_whsec_secret_is_used_as_the_libraries_read_it(open_engine: Callable[..., Engine]) -> None:
     """A ``whsec_…`` secret (as a Java receiver's stock library generates it) is taken as that library reads
     it: the same string configured on both sides verifies."""
     secret = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
     with Hooks() as hooks:
-        eng = engine_with(webhook_secret=secret)
+        eng = open_engine(webhook_secret=secret)
         staff(eng, {"handler": hooks.url}, {"handler": hooks.url})
         assigned(eng)
         assert eng.dispatch(T0)["sent"] == 2

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from conftest import review_opinion, snapshot, suggestion, to_replied, unit
+from test_cli import Run
 
 from workflow import Actor, DefinitionError, Engine, ValidationError
 from workflow.cli import main
@@ -16,25 +15,6 @@ from workflow.fields import MissingFields
 from workflow.importer import import_file
 
 GOV = unit("市人民政府")
-
-
-class Run:
-    def __init__(self, db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
-        self.db, self.capsys = db_url, capsys
-
-    def __call__(self, *args: str) -> tuple[int, str, str]:
-        code = main(["--db", self.db, *args])
-        out, err = self.capsys.readouterr()
-        assert "Traceback" not in out + err
-        return code, out, err
-
-    def ok(self, *args: str) -> str:
-        code, out, err = self(*args)
-        assert code == 0, err
-        return out
-
-    def json(self, *args: str) -> Any:
-        return json.loads(self.ok(*args, "--json"))
 
 
 @pytest.fixture

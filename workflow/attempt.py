@@ -42,48 +42,43 @@ class Deadline:
         return left
 
 
-class _DeadlineSocket(socket.socket):
+class _Armed:
+    """Each socket operation first sets the socket's timeout to the time left before the deadline."""
+
+    def _arm(self) -> None:
+        raise NotImplementedError
+
+    def recv(self, *args: Any) -> bytes:
+        self._arm()
+        return super().recv(*args)  # type: ignore[misc, no-any-return]
+
+    def recv_into(self, *args: Any) -> int:
+        self._arm()
+        return super().recv_into(*args)  # type: ignore[misc, no-any-return]
+
+    def send(self, *args: Any) -> int:  # SSLSocket.sendall sends in pieces through send
+        self._arm()
+        return super().send(*args)  # type: ignore[misc, no-any-return]
+
+    def sendall(self, *args: Any) -> None:  # the timeout bounds the whole sendall (Python >= 3.5)
+        self._arm()
+        super().sendall(*args)  # type: ignore[misc]
+
+
+class _DeadlineSocket(_Armed, socket.socket):
     deadline: Deadline
 
     def _arm(self) -> None:
         self.settimeout(self.deadline.remaining())
 
-    def recv(self, *args: Any) -> bytes:
-        self._arm()
-        return super().recv(*args)
 
-    def recv_into(self, *args: Any) -> int:
-        self._arm()
-        return super().recv_into(*args)
-
-    def send(self, *args: Any) -> int:
-        self._arm()
-        return super().send(*args)
-
-    def sendall(self, *args: Any) -> None:  # the timeout bounds the whole sendall (Python >= 3.5)
-        self._arm()
-        super().sendall(*args)
-
-
-class _DeadlineSSLSocket(ssl.SSLSocket):
+class _DeadlineSSLSocket(_Armed, ssl.SSLSocket):
     def _arm(self) -> None:
         self.settimeout(self.context.deadline.remaining())  # type: ignore[attr-defined]
 
     def do_handshake(self, *args: Any) -> None:
         self._arm()
         super().do_handshake(*args)
-
-    def recv(self, *args: Any) -> bytes:
-        self._arm()
-        return super().recv(*args)
-
-    def recv_into(self, *args: Any) -> int:
-        self._arm()
-        return super().recv_into(*args)
-
-    def send(self, *args: Any) -> int:  # SSLSocket.sendall sends in pieces through send
-        self._arm()
-        return super().send(*args)
 
 
 class _Context(ssl.SSLContext):
